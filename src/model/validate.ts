@@ -1,0 +1,75 @@
+/**
+ * zod glue: address fields that parse into bigint, and validation errors that name the
+ * JSON path of the first offending field.
+ */
+import { z } from 'zod';
+import { parseAddress, parseSize } from './address.js';
+import { InputError } from './errors.js';
+import { type IovaRange, rangeOfSize } from './range.js';
+
+const numberLike = z.union([z.string(), z.number(), z.bigint()]);
+
+function parsed<T>(parse: (value: string | number | bigint) => T) {
+  return numberLike.transform((value, ctx): T => {
+    try {
+      return parse(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+/** An address field: hex/decimal/unit string or safe-integer number → bigint. */
+export const zAddress = parsed((v) => parseAddress(v));
+/** A non-zero size field. */
+export const zSize = parsed((v) => parseSize(v));
+
+/** `{start, last}` or `{start, size}` → an inclusive range; rejects wrap and start > last. */
+export const zRangeFields = {
+  start: zAddress,
+  last: zAddress.optional(),
+  size: zSize.optional(),
+};
+
+/** Turn parsed `{start, last?, size?}` into `{start, last}`, reporting what is wrong. */
+export function toRange(fields: { start: bigint; last?: bigint; size?: bigint }, ctx: z.RefinementCtx): IovaRange {
+  if ((fields.last === undefined) === (fields.size === undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'give exactly one of "last" (inclusive) or "size"' });
+    return z.NEVER;
+  }
+  try {
+    if (fields.size !== undefined) return rangeOfSize(fields.start, fields.size);
+    const last = fields.last as bigint;
+    if (fields.start > last) throw new InputError(`start 0x${fields.start.toString(16)} is above last 0x${last.toString(16)}`);
+    return { start: fields.start, last };
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+}
+
+/** A plain range object in a file. */
+export const zRange = z.strictObject(zRangeFields).transform((fields, ctx) => toRange(fields, ctx));
+
+/** `devices[2].bars[0].start` from a zod issue path. */
+export function formatJsonPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out || '(top level)';
+}
+
+/**
+ * Parse `data` with `schema`; on failure throw an {@link InputError} naming the file and the
+ * JSON path of the first problem (and how many more there are).
+ */
+export function validate<S extends z.ZodType>(schema: S, data: unknown, file?: string): z.output<S> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const [first, ...rest] = result.error.issues;
+  const more = rest.length > 0 ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : '';
+  throw new InputError(`${first.message}${more}`, { file, path: formatJsonPath(first.path) });
+}
