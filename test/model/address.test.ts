@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import {
+  alignUp,
+  formatSize,
+  hex,
+  hexGrouped,
+  MAX_ADDRESS,
+  parseAddress,
+  parseSize,
+  roundUpPowerOfTwo,
+} from '../../src/model/address.js';
+import { InputError } from '../../src/model/errors.js';
+import { rangeOfSize } from '../../src/model/range.js';
+
+describe('parseAddress', () => {
+  it.each([
+    ['0xfee00000', 0xfee00000n],
+    ['0XFEE00000', 0xfee00000n],
+    ['0xfd_0000_0000', 0xfd00000000n],
+    ['4096', 4096n],
+    ['4K', 4096n],
+    ['4k', 4096n],
+    ['4KiB', 4096n],
+    ['2MiB', 2n * 1024n * 1024n],
+    ['2M', 2097152n],
+    ['1G', 1073741824n],
+    ['1T', 1n << 40n],
+    ['1 GiB', 1n << 30n],
+    ['  12  ', 12n],
+    ['0', 0n],
+    ['0xffffffffffffffff', MAX_ADDRESS],
+    ['15E', 15n << 60n],
+    // In this domain KB means 1024 bytes too ("4KB pages").
+    ['4KB', 4096n],
+    ['512b', 512n],
+  ])('reads %s', (text, value) => {
+    expect(parseAddress(text)).toBe(value);
+  });
+
+  it('accepts safe-integer numbers and bigints', () => {
+    expect(parseAddress(4096)).toBe(4096n);
+    expect(parseAddress(Number.MAX_SAFE_INTEGER)).toBe(9007199254740991n);
+    expect(parseAddress(5n)).toBe(5n);
+  });
+
+  it.each([
+    ['-1', /negative/],
+    [-4096, /negative/],
+    ['0x10000000000000000', /64 bits/],
+    ['16E', /64 bits/],
+    [2 ** 60, /safe integer/],
+    [1.5, /safe integer/],
+    ['1.5G', /whole number/],
+    ['banana', /"banana" is not a number/],
+    ['0x', /is not a number/],
+    ['', /is not a number/],
+  ])('rejects %s', (input, message) => {
+    expect(() => parseAddress(input as string | number)).toThrowError(message);
+  });
+
+  it('quotes the input in the message and throws InputError', () => {
+    try {
+      parseAddress('0xzz');
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as Error).message).toContain('"0xzz"');
+    }
+  });
+
+  it('rejects a zero size', () => {
+    expect(() => parseSize('0')).toThrowError(/zero/);
+  });
+});
+
+describe('formatting', () => {
+  it('writes hex without padding and grouped hex for people', () => {
+    expect(hex(0xfee00000n)).toBe('0xfee00000');
+    expect(hex(0n)).toBe('0x0');
+    expect(hexGrouped(0xfd00000000n)).toBe('0xfd_0000_0000');
+    expect(hexGrouped(0xffffffffffn)).toBe('0xff_ffff_ffff');
+    expect(hexGrouped(0x1000n)).toBe('0x1000');
+  });
+
+  it('names sizes in the largest exact binary unit', () => {
+    expect(formatSize(1n << 30n)).toBe('1 GiB');
+    expect(formatSize(12n << 30n)).toBe('12 GiB');
+    expect(formatSize(3n * 4096n)).toBe('12 KiB');
+    expect(formatSize(1n << 64n)).toBe('16 EiB');
+    expect(formatSize(4097n)).toBe('4097 bytes');
+  });
+});
+
+describe('arithmetic helpers', () => {
+  it('rounds up to powers of two and alignments', () => {
+    expect(roundUpPowerOfTwo(1n)).toBe(1n);
+    expect(roundUpPowerOfTwo(3n)).toBe(4n);
+    expect(roundUpPowerOfTwo(4n)).toBe(4n);
+    expect(roundUpPowerOfTwo(5n)).toBe(8n);
+    expect(alignUp(0x1001n, 0x1000n)).toBe(0x2000n);
+    expect(alignUp(MAX_ADDRESS, 0x1000n)).toBe(1n << 64n);
+  });
+
+  it('rejects ranges that wrap past 2^64', () => {
+    expect(rangeOfSize(MAX_ADDRESS, 1n)).toEqual({ start: MAX_ADDRESS, last: MAX_ADDRESS });
+    expect(() => rangeOfSize(MAX_ADDRESS, 2n)).toThrowError(/wraps/);
+  });
+});
