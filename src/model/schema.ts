@@ -73,7 +73,7 @@ const zBar = z
   })
   .transform(({ start, last, size, ...rest }, ctx) => ({ ...rest, ...toRange({ start, last, size }, ctx) }));
 
-const zDeviceId = z.string().transform((id, ctx) => {
+export const zDeviceId = z.string().transform((id, ctx) => {
   if (isBdf(id)) return normaliseBdf(id);
   if (/^platform:\S+$/.test(id)) return id;
   ctx.addIssue({ code: 'custom', message: `device id ${JSON.stringify(id)} is neither a PCI address (0000:03:00.0) nor "platform:<name>"` });

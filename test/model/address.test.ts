@@ -106,3 +106,29 @@ describe('arithmetic helpers', () => {
     expect(() => rangeOfSize(MAX_ADDRESS, 2n)).toThrowError(/wraps/);
   });
 });
+
+import { formatPageSizes, pagesForMapping, pageSizeList } from '../../src/model/pages.js';
+
+describe('page sizes', () => {
+  const intel = (1n << 12n) | (1n << 21n) | (1n << 30n);
+
+  it('lists and prints a bitmap', () => {
+    expect(pageSizeList(intel)).toEqual([4096n, 2097152n, 1073741824n]);
+    expect(formatPageSizes(intel)).toBe('4 KiB | 2 MiB | 1 GiB');
+  });
+
+  it('splits a mapping as iommu_map would: small pages up to the first large boundary', () => {
+    // 3 GiB from 0x1000: 0x1000..2M is 511 pages of 4K, 2M..1G is 511 pages of 2M,
+    // 1G..3G is 2 pages of 1G, and the last 4 KiB (3G..3G+4K) is one more 4K page.
+    const counts = pagesForMapping(0x1000n, 3n << 30n, intel);
+    expect([...counts]).toEqual([
+      [4096n, 511n + 1n],
+      [2097152n, 511n],
+      [1073741824n, 2n],
+    ]);
+  });
+
+  it('uses only the smallest page when the IOVA is badly aligned', () => {
+    expect([...pagesForMapping(0x3000n, 0x5000n, intel)]).toEqual([[4096n, 5n]]);
+  });
+});

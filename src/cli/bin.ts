@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// The `iova` executable: runs the command line and sets the exit code. Output goes through
+// process.stdout so that a pipe closed early (`iova ranges … | head`) ends quietly.
+import type { Io } from './command.js';
+import { main } from './main.js';
+
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
+const io: Io = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+  isTty: process.stdout.isTTY === true,
+};
+
+process.exitCode = await main(process.argv.slice(2), io);

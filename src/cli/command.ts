@@ -1,0 +1,52 @@
+/**
+ * What every `iova` subcommand provides, and the argument helpers they share.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { InputError } from '../model/errors.js';
+import { isPolicy, type Policy, POLICIES } from '../model/policy.js';
+
+/** Exit codes (DESIGN.md): 0 ok/sat/accepted, 1 unsat/rejected/failed, 2 bad input, 3 unknown. */
+export const EXIT = { ok: 0, rejected: 1, badInput: 2, unknown: 3, internal: 4 } as const;
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Whether stdout is a terminal (progress bars, colours). */
+  isTty: boolean;
+}
+
+export interface Command {
+  name: string;
+  /** One line for `iova --help`. */
+  summary: string;
+  /** Full help text for `iova <name> --help`. */
+  help: string;
+  run(argv: string[], io: Io): Promise<number>;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * Parse a subcommand's arguments; unknown options and missing values become {@link InputError}
+ * (exit 2) with a pointer to `--help`.
+ */
+export function parseCommandArgs<O extends Options>(command: string, argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new InputError(`${(error as Error).message.replace(/\. To specify.*$/s, '')} (see: iova ${command} --help)`);
+  }
+}
+
+export function policyOption(value: string | undefined, fallback: Policy = 'iommufd'): Policy {
+  if (value === undefined) return fallback;
+  if (!isPolicy(value)) throw new InputError(`unknown policy "${value}"; expected one of ${POLICIES.join(', ')}`);
+  return value;
+}
+
+/** `--devices a,b` (repeatable) → list, or undefined when not given. */
+export function listOption(value: string | string[] | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  return items;
+}

@@ -1,0 +1,53 @@
+import { writeFileSync } from 'node:fs';
+import { InputError } from '../../model/errors.js';
+import { hostToJson } from '../../model/serialise.js';
+import { type Command, EXIT, parseCommandArgs } from '../command.js';
+
+const help = `Usage: iova import <sources…> [-o host.json] [--name NAME]
+
+Read what a host says about its IOMMU and PCI topology and write host facts that every other
+command accepts. Each source is detected by content:
+  a directory          a Linux root or a copy of its sysfs (sys/kernel/iommu_groups,
+                       sys/bus/pci/devices, sys/class/iommu); "/" reads this machine
+  reserved_regions     one file, a "grep -h" union, or "grep ." output with paths
+  lspci -vvv           BARs, bridge windows, ACS capability/control, IOMMU groups
+  /proc/iomem          host-bridge and nested bridge windows, device resources
+  dmesg                DMAR width and RMRRs, AMD-Vi, root-bus and bridge windows, groups
+
+Lines that cannot be read are reported (file:line) and skipped; the rest is kept.
+
+Options:
+  -o, --output FILE    write the host file here (default: standard output)
+  --name NAME          the host's name in messages (default: from the first source)
+  -h, --help           this text`;
+
+const command: Command = {
+  name: 'import',
+  summary: 'read sysfs trees, reserved_regions, lspci, /proc/iomem and dmesg into a host file',
+  help,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs('import', argv, {
+      output: { type: 'string', short: 'o' },
+      name: { type: 'string' },
+    });
+    if (positionals.length === 0) throw new InputError('no sources given (see: iova import --help)');
+    const { importSources } = await import('../../model/import/index.js');
+    const host = importSources(positionals, { name: values.name });
+    const json = hostToJson(host);
+    if (values.output) {
+      try {
+        writeFileSync(values.output, json);
+      } catch (error) {
+        throw new InputError(`cannot write: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file: values.output });
+      }
+    } else {
+      io.out(json.trimEnd());
+    }
+    const summary = host.sources.map((s) => `${s.file} (${s.kind})`).join(', ');
+    io.err(`imported ${summary}: ${host.devices.length} devices, ${host.groups.length} IOMMU groups, ${host.pci.bridges.length} bridges`);
+    for (const w of host.warnings) io.err(`${w.file}:${w.line}: skipped: ${w.message}`);
+    return EXIT.ok;
+  },
+};
+
+export default command;

@@ -1,0 +1,30 @@
+/**
+ * Turning command-line operands into host facts: a host JSON file as written by
+ * `iova import`, or raw sources (sysfs roots, reserved_regions, lspci, iomem, dmesg) imported
+ * on the fly.
+ */
+import { statSync } from 'node:fs';
+import type { HostFacts } from '../model/host.js';
+import { InputError } from '../model/errors.js';
+import { loadHostFile } from '../model/load.js';
+
+/** Whether a path names a JSON file (by extension). */
+export function isJsonPath(path: string): boolean {
+  return /\.json$/i.test(path);
+}
+
+/** Host facts from `<host.json>` or from `<sources…>`. */
+export async function loadHost(operands: readonly string[]): Promise<HostFacts> {
+  if (operands.length === 0) throw new InputError('no host given: name a host file (host.json) or sources to import');
+  if (operands.length === 1 && isJsonPath(operands[0]) && !isDirectory(operands[0])) return loadHostFile(operands[0]);
+  const { importSources } = await import('../model/import/index.js');
+  return importSources([...operands]);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
