@@ -1,0 +1,2 @@
+/** Allocators over an IOVA space. */
+export * from './dma-iova/index.js';
