@@ -69,6 +69,13 @@ function sign(negative: boolean, value: bigint): bigint {
   return negative ? -value : value;
 }
 
+/** Parse a signed offset between two addresses: like {@link parseAddress}, but may be negative. */
+export function parseOffset(input: AddressInput, what = 'offset'): bigint {
+  const value = parseUnchecked(input, what);
+  if (value > MAX_ADDRESS || value < -MAX_ADDRESS) throw new InputError(`${what} ${quote(input)} does not fit in 64 bits`);
+  return value;
+}
+
 /** Parse a size: like {@link parseAddress}, but zero is rejected. */
 export function parseSize(input: AddressInput, what = 'size'): bigint {
   const value = parseAddress(input, what);

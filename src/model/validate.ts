@@ -3,7 +3,7 @@
  * JSON path of the first offending field.
  */
 import { z } from 'zod';
-import { parseAddress, parseSize } from './address.js';
+import { parseAddress, parseOffset, parseSize } from './address.js';
 import { InputError } from './errors.js';
 import { type IovaRange, rangeOfSize } from './range.js';
 
@@ -24,6 +24,8 @@ function parsed<T>(parse: (value: string | number | bigint) => T) {
 export const zAddress = parsed((v) => parseAddress(v));
 /** A non-zero size field. */
 export const zSize = parsed((v) => parseSize(v));
+/** A signed offset field (`"-0x1000"`). */
+export const zOffset = parsed((v) => parseOffset(v));
 
 /** `{start, last}` or `{start, size}` → an inclusive range; rejects wrap and start > last. */
 export const zRangeFields = {

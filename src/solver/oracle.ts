@@ -1,0 +1,53 @@
+/**
+ * Deciding whether a set of constraints can hold together. Exact and instant in TypeScript
+ * for one request on its own; for several, the greedy placer may find a witness, and otherwise
+ * the question goes to Z3 (when an engine is given).
+ */
+import { domainOf, lowestStart } from './domain.js';
+import { placeGreedy } from './greedy.js';
+import type { Constraint, Problem } from './problem.js';
+
+export type OracleAnswer =
+  | { status: 'sat'; placed: Map<string, bigint> }
+  /** `core`, when the engine gives one, is a subset of the constraint ids that is unsat too. */
+  | { status: 'unsat'; core?: string[] }
+  | { status: 'unknown'; reason: string };
+
+/** An exact decision procedure for any set of constraints (the Z3 engine). */
+export interface ExactOracle {
+  check(problem: Problem, constraints: readonly Constraint[]): Promise<OracleAnswer>;
+}
+
+const RELATIONS = new Set<Constraint['kind']>(['disjoint', 'above', 'offset', 'same-window']);
+
+/** The requests a constraint set speaks about. */
+export function requestsOf(constraints: readonly Constraint[]): Set<string> {
+  const names = new Set<string>();
+  for (const c of constraints) {
+    names.add(c.request);
+    if ('other' in c) names.add(c.other);
+  }
+  return names;
+}
+
+/** The problem restricted to some requests. */
+export function subProblem(problem: Problem, names: ReadonlySet<string>): Problem {
+  return { ...problem, requests: problem.requests.filter((r) => names.has(r.name)) };
+}
+
+/** Decide a constraint set: TypeScript where that is exact or finds a witness, else `exact`. */
+export async function checkConstraints(problem: Problem, constraints: readonly Constraint[], exact?: ExactOracle): Promise<OracleAnswer> {
+  const names = requestsOf(constraints);
+  if (names.size === 1 && !constraints.some((c) => RELATIONS.has(c.kind))) {
+    const [name] = names;
+    const request = problem.requests.find((r) => r.name === name);
+    if (!request) return { status: 'unknown', reason: `no request ${name}` };
+    const start = lowestStart(domainOf(problem, request, constraints), request.size);
+    return start === undefined ? { status: 'unsat', core: constraints.map((c) => c.id) } : { status: 'sat', placed: new Map([[name, start]]) };
+  }
+  const sub = subProblem(problem, names);
+  const greedy = placeGreedy(sub, constraints);
+  if (greedy.failed.length === 0) return { status: 'sat', placed: greedy.placed };
+  if (!exact) return { status: 'unknown', reason: 'several requests compete and no exact engine was given' };
+  return exact.check(sub, constraints);
+}

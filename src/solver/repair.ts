@@ -1,0 +1,140 @@
+/**
+ * Repairs: relaxations that make an unsat problem sat, cheapest first. A repair is a change to
+ * the spec — lower an alignment, move a fixed request, shrink or drop a request, leave a
+ * device unattached — and every one offered has been applied and solved again, so it comes
+ * with the placement it leads to.
+ *
+ * For one request in conflict the candidates are computed exactly here; for several competing
+ * requests the exact engine (Z3, MaxSMT over soft relaxations) proposes them.
+ */
+import { AddressSpace } from '../model/address-space.js';
+import { alignDown, formatSize, hexGrouped } from '../model/address.js';
+import { constraintsFor } from './constraints.js';
+import { domainOf, lowestStart } from './domain.js';
+import type { Constraint, PlacementRequest, Problem } from './problem.js';
+
+/** Cost classes, cheapest first. Within a class, smaller changes are cheaper. */
+export const REPAIR_KINDS = ['lower-align', 'move', 'shrink', 'detach', 'drop'] as const;
+export type RepairKind = (typeof REPAIR_KINDS)[number];
+
+export interface RepairChange {
+  kind: RepairKind;
+  /** The request changed (not for `detach`). */
+  request?: string;
+  /** The device (or group:N) left unattached, for `detach`. */
+  device?: string;
+  /** New alignment, size or fixed IOVA. */
+  align?: bigint;
+  size?: bigint;
+  iova?: bigint;
+}
+
+export interface RepairProposal {
+  change: RepairChange;
+  description: string;
+}
+
+/** Apply a change to a problem; the result is a new problem (the input is not modified). */
+export function applyRepair(problem: Problem, change: RepairChange): Problem {
+  if (change.kind === 'detach') {
+    const remaining = problem.space.attachments.map((a) => a.id).filter((id) => id !== change.device);
+    const space = AddressSpace.build(problem.space.host, { policy: problem.space.policy, devices: remaining, dmaApiHoles: problem.space.dmaApiHolesIncluded });
+    const windows = space.windows.ranges.map((w) => ({ ...w, source: problem.windows[0]?.source ?? { what: 'aperture' } }));
+    const requests = problem.requests.map((r) => ({ ...r, align: r.ownAlign > space.alignment ? r.ownAlign : space.alignment }));
+    return { ...problem, space, windows, requests };
+  }
+  const requests: PlacementRequest[] = [];
+  for (const r of problem.requests) {
+    if (r.name !== change.request) {
+      requests.push(r);
+      continue;
+    }
+    switch (change.kind) {
+      case 'drop':
+        break;
+      case 'lower-align': {
+        const align = change.align ?? r.ownAlign;
+        requests.push({ ...r, ownAlign: align, align: align > problem.space.alignment ? align : problem.space.alignment, preferAlign: undefined });
+        break;
+      }
+      case 'shrink':
+        requests.push({ ...r, size: change.size ?? r.size });
+        break;
+      case 'move':
+        requests.push({ ...r, fixed: change.iova !== undefined ? { iova: change.iova, identity: false } : undefined });
+        break;
+    }
+  }
+  // Relations to a dropped request go with it.
+  const names = new Set(requests.map((r) => r.name));
+  const cleaned = requests.map((r) => ({
+    ...r,
+    above: r.above.filter((a) => names.has(a)),
+    offsetFrom: r.offsetFrom && names.has(r.offsetFrom.request) ? r.offsetFrom : undefined,
+  }));
+  return { ...problem, requests: cleaned };
+}
+
+/** Candidate repairs for one request in conflict on its own (exact, no solver needed). */
+export function singleRequestRepairs(problem: Problem, r: PlacementRequest, core: readonly Constraint[]): RepairProposal[] {
+  const out: RepairProposal[] = [];
+  const own = constraintsFor(problem, new Set([r.name])).filter((c) => c.request === r.name && c.kind !== 'disjoint');
+  const name = `\`${r.name}\``;
+
+  if (r.fixed) {
+    // Where it moves to is decided by solving again with the request set free.
+    out.push({
+      change: { kind: 'move', request: r.name },
+      description: `move ${name} away from ${hexGrouped(r.fixed.iova)}${r.fixed.identity ? ' (giving up the identity mapping)' : ''}`,
+    });
+    out.push({ change: { kind: 'drop', request: r.name }, description: `drop ${name}` });
+    return out;
+  }
+
+  // Lower the alignment: the largest power of two below the current one that leaves room.
+  if (r.ownAlign > problem.space.alignment && core.some((c) => c.kind === 'align' && !c.ioas)) {
+    for (let align = r.ownAlign / 2n; align >= problem.space.alignment && align >= 1n; align /= 2n) {
+      const relaxed = own.map((c) => (c.kind === 'align' && !c.ioas ? { ...c, align } : c));
+      if (lowestStart(domainOf(problem, r, relaxed), r.size) !== undefined) {
+        out.push({ change: { kind: 'lower-align', request: r.name, align }, description: `lower ${name}'s alignment from ${formatSize(r.ownAlign)} to ${formatSize(align)}` });
+        break;
+      }
+    }
+  }
+
+  // Shrink: the largest size, in whole IOAS pages, for which an aligned slot exists.
+  const domain = domainOf(problem, r, own);
+  let best = 0n;
+  for (const range of domain.space.ranges) {
+    const start = range.start % domain.align === 0n ? range.start : range.start - (range.start % domain.align) + domain.align;
+    if (start > range.last) continue;
+    const room = alignDown(range.last - start + 1n, problem.space.alignment);
+    if (room > best) best = room;
+  }
+  if (best > 0n && best < r.size) {
+    out.push({ change: { kind: 'shrink', request: r.name, size: best }, description: `shrink ${name} by ${formatSize(r.size - best)} to ${formatSize(best)}` });
+  }
+
+  // Leave a device unattached: one whose regions or peer holes are in the conflict.
+  for (const device of detachCandidates(problem, core)) {
+    out.push({ change: { kind: 'detach', device }, description: `leave ${device} unattached, lifting the holes it brings` });
+  }
+
+  out.push({ change: { kind: 'drop', request: r.name }, description: `drop ${name}` });
+  return out;
+}
+
+/** Attached devices or groups whose holes take part in a conflict. */
+export function detachCandidates(problem: Problem, core: readonly Constraint[]): string[] {
+  const ids = new Set<string>();
+  for (const c of core) {
+    if (c.kind !== 'hole') continue;
+    const source = c.hole.source;
+    for (const a of problem.space.attachments) {
+      const byDevice = source.device !== undefined && a.device?.id === source.device;
+      const byGroup = source.group !== undefined && a.group?.id === source.group;
+      if (byDevice || byGroup) ids.add(a.id);
+    }
+  }
+  return [...ids].sort();
+}

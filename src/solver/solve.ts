@@ -1,0 +1,174 @@
+/**
+ * Solving a placement problem: greedy placement for the bulk, the exact engine for the
+ * requests the greedy order could not place, minimal conflicts in domain words when no
+ * placement exists, and repairs that have each been solved again. Every sat answer is
+ * certified by the independent verifier before it is returned.
+ */
+import { hexGrouped } from '../model/address.js';
+import { pagesForMapping } from '../model/pages.js';
+import { constraintsFor, reachOf } from './constraints.js';
+import { minimiseCore } from './core.js';
+import { type Conflict, explainCore } from './explain.js';
+import { placeGreedy } from './greedy.js';
+import { checkConstraints, type ExactOracle } from './oracle.js';
+import type { Constraint, Problem } from './problem.js';
+import { applyRepair, type RepairChange, type RepairProposal, REPAIR_KINDS, singleRequestRepairs } from './repair.js';
+import { certify } from './verify.js';
+import { overlaps } from '../model/range.js';
+
+export interface Placement {
+  name: string;
+  iova: bigint;
+  last: bigint;
+  size: bigint;
+  /** How the kernel would map it: pages of each size, smallest size first. */
+  pages: Array<{ pageSize: bigint; count: bigint }>;
+}
+
+export interface Repair {
+  change: RepairChange;
+  description: string;
+  /** The placement of every request once the repair is applied (certified). */
+  placements: Placement[];
+}
+
+export type SolveResult =
+  | { status: 'sat'; placements: Placement[] }
+  | { status: 'unsat'; conflicts: Conflict[]; repairs: Repair[] }
+  | { status: 'unknown'; reason: string; tried: string[] };
+
+export interface SolveOptions {
+  /** The exact engine for competing requests (Z3); without it such cases may end `unknown`. */
+  exact?: ExactOracle;
+  /** Compute repairs for an unsat answer (default true). */
+  repairs?: boolean;
+  /** At most this many repairs (default 5). */
+  maxRepairs?: number;
+  /** Repairs proposed by the exact engine for conflicts among several requests. */
+  proposeRepairs?: (problem: Problem, core: readonly Constraint[]) => Promise<RepairProposal[]>;
+}
+
+export async function solve(problem: Problem, options: SolveOptions = {}): Promise<SolveResult> {
+  const all = constraintsFor(problem, new Set(problem.requests.map((r) => r.name)));
+  const greedy = placeGreedy(problem, all);
+  const placed = new Map(greedy.placed);
+  const conflicts: Array<{ conflict: Conflict; core: Constraint[] }> = [];
+  const tried: string[] = [];
+  const handled = new Set<string>();
+
+  for (const name of greedy.failed) {
+    if (handled.has(name)) continue;
+    // Alone first: most conflicts are one request against the facts, decided exactly here.
+    const alone = constraintsFor(problem, new Set([name]));
+    const single = await checkConstraints(problem, alone, options.exact);
+    const component = single.status === 'unsat' ? new Set([name]) : componentOf(problem, name);
+    for (const n of component) handled.add(n);
+    const constraints = single.status === 'unsat' ? alone : constraintsFor(problem, component);
+    const answer = single.status === 'unsat' ? single : await checkConstraints(problem, constraints, options.exact);
+    if (answer.status === 'sat') {
+      for (const [n, iova] of answer.placed) placed.set(n, iova);
+      tried.push(`${[...component].join(', ')}: placed by the exact engine`);
+    } else if (answer.status === 'unsat') {
+      const start = answer.core ? constraints.filter((c) => answer.core?.includes(c.id)) : constraints;
+      const minimal = await minimiseCore(problem, start, options.exact);
+      conflicts.push({ conflict: explainCore(problem, minimal.constraints, minimal.minimal), core: minimal.constraints });
+    } else {
+      tried.push(`${[...component].join(', ')}: ${answer.reason}`);
+    }
+  }
+
+  if (conflicts.length > 0) {
+    const repairs = options.repairs === false ? [] : await findRepairs(problem, conflicts, options);
+    return { status: 'unsat', conflicts: conflicts.map((c) => c.conflict), repairs };
+  }
+  if (placed.size < problem.requests.length) {
+    return { status: 'unknown', reason: 'some requests could be neither placed nor proven impossible', tried };
+  }
+  const violations = certify(problem, placed);
+  if (violations.length > 0) {
+    // A wrong answer is worse than none: this is a bug, not a user error.
+    throw new Error(`placement failed certification: ${violations.map((v) => v.message).join('; ')}`);
+  }
+  return { status: 'sat', placements: placementsOf(problem, placed) };
+}
+
+/** The failed request and everything that competes with it, transitively. */
+export function componentOf(problem: Problem, name: string): Set<string> {
+  const reach = new Map(problem.requests.map((r) => [r.name, reachOf(problem, r)]));
+  const related = (a: string, b: string) => {
+    const ra = problem.requests.find((r) => r.name === a);
+    const rb = problem.requests.find((r) => r.name === b);
+    if (!ra || !rb) return false;
+    const linked =
+      ra.above.includes(b) ||
+      rb.above.includes(a) ||
+      ra.offsetFrom?.request === b ||
+      rb.offsetFrom?.request === a ||
+      (ra.window !== undefined && ra.window === rb.window);
+    const x = reach.get(a);
+    const y = reach.get(b);
+    return linked || (x !== undefined && y !== undefined && overlaps(x, y));
+  };
+  const out = new Set([name]);
+  const queue = [name];
+  while (queue.length > 0) {
+    const at = queue.shift() as string;
+    for (const r of problem.requests) {
+      if (!out.has(r.name) && related(at, r.name)) {
+        out.add(r.name);
+        queue.push(r.name);
+      }
+    }
+  }
+  return out;
+}
+
+export function placementsOf(problem: Problem, placed: ReadonlyMap<string, bigint>): Placement[] {
+  return problem.requests.map((r) => {
+    const iova = placed.get(r.name) as bigint;
+    const pages = [...pagesForMapping(iova, r.size, problem.space.pageSizes)].map(([pageSize, count]) => ({ pageSize, count }));
+    return { name: r.name, iova, last: iova + r.size - 1n, size: r.size, pages };
+  });
+}
+
+/** Propose, apply and re-solve repairs; keep those that make the whole problem sat. */
+async function findRepairs(problem: Problem, conflicts: Array<{ core: Constraint[] }>, options: SolveOptions): Promise<Repair[]> {
+  const proposals: RepairProposal[] = [];
+  for (const { core } of conflicts) {
+    const names = new Set(core.flatMap((c) => ('other' in c ? [c.request, c.other] : [c.request])));
+    if (names.size === 1) {
+      const r = problem.requests.find((q) => q.name === [...names][0]);
+      if (r) proposals.push(...singleRequestRepairs(problem, r, core));
+    } else if (options.proposeRepairs) {
+      proposals.push(...(await options.proposeRepairs(problem, core)));
+    } else {
+      for (const n of [...names].sort()) proposals.push({ change: { kind: 'drop', request: n }, description: `drop \`${n}\`` });
+    }
+  }
+  const seen = new Set<string>();
+  const unique = proposals.filter((p) => {
+    const key = JSON.stringify(p.change, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+  unique.sort((a, b) => REPAIR_KINDS.indexOf(a.change.kind) - REPAIR_KINDS.indexOf(b.change.kind));
+
+  const repairs: Repair[] = [];
+  for (const p of unique) {
+    if (repairs.length >= (options.maxRepairs ?? 5)) break;
+    const repaired = applyRepair(problem, p.change);
+    const answer = await solve(repaired, { ...options, repairs: false });
+    if (answer.status !== 'sat') continue;
+    const moved = p.change.kind === 'move' ? answer.placements.find((x) => x.name === p.change.request) : undefined;
+    if (moved) {
+      const from = problem.requests.find((r) => r.name === moved.name)?.fixed?.iova;
+      repairs.push({
+        change: { ...p.change, iova: moved.iova },
+        description: `move \`${moved.name}\`${from !== undefined ? ` from ${hexGrouped(from)}` : ''} to ${hexGrouped(moved.iova)}`,
+        placements: answer.placements,
+      });
+    } else {
+      repairs.push({ ...p, placements: answer.placements });
+    }
+  }
+  return repairs;
+}

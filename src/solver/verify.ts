@@ -1,0 +1,268 @@
+/**
+ * The independent verifier: checks a concrete layout against a host's IOVA space with plain
+ * bigint arithmetic (sort and sweep), no Z3 and none of the placement code. Every answer the
+ * solver gives is certified here; a VMM runs the same check before migrating a guest with a
+ * fixed layout or hot-plugging a device. It lists every violation with provenance, not just
+ * the first.
+ */
+import { AddressSpace } from '../model/address-space.js';
+import { formatSize, hexGrouped, MAX_ADDRESS, maskOfBits } from '../model/address.js';
+import { InputError } from '../model/errors.js';
+import { type Hole, kernelEnforces } from '../model/hole.js';
+import type { HostFacts } from '../model/host.js';
+import type { Policy } from '../model/policy.js';
+import { describeProvenance, type Provenance } from '../model/provenance.js';
+import { compareRanges, type IovaRange } from '../model/range.js';
+import type { ExistingMapping, Problem } from './problem.js';
+import { describeBounds, describeHole, describePlacement } from './words.js';
+
+/** One placed range of a layout, with the requirements it must still meet. */
+export interface LayoutPlacement {
+  name: string;
+  iova: bigint;
+  size: bigint;
+  /** Required alignment of the IOVA (in addition to the IOAS alignment). */
+  align?: bigint;
+  /** DMA mask width of the device that uses it. */
+  dmaBits?: number;
+  /** Ranges it must lie in (one of them, wholly). */
+  within?: readonly IovaRange[];
+}
+
+export interface Layout {
+  placements: LayoutPlacement[];
+  policy?: Policy;
+  /** Devices attached on every host (PCI addresses or group:N); default: all of each host's. */
+  devices?: string[];
+  dmaApiHoles?: boolean;
+  existing?: ExistingMapping[];
+}
+
+export const VIOLATION_KINDS = [
+  'outside-aperture',
+  'hole',
+  'existing',
+  'misaligned',
+  'size-not-multiple',
+  'dma-mask',
+  'within',
+  'overlap',
+  'above',
+  'offset',
+  'same-window',
+  'fixed',
+  'missing-device',
+] as const;
+export type ViolationKind = (typeof VIOLATION_KINDS)[number];
+
+export interface Violation {
+  kind: ViolationKind;
+  /** The placement at fault (empty for a host-level problem such as a missing device). */
+  placement: string;
+  /** The other placement or mapping involved, for overlaps and relations. */
+  other?: string;
+  /** The hole hit, for `hole`. */
+  hole?: Hole;
+  /** Whether the kernel itself would refuse this (a peer-to-peer overlap is accepted and misroutes DMA). */
+  enforced: boolean;
+  message: string;
+  source?: Provenance;
+}
+
+export interface HostVerdict {
+  host: string;
+  ok: boolean;
+  violations: Violation[];
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  hosts: HostVerdict[];
+}
+
+/** Check a layout against each host; a host accepts it when there is no violation at all. */
+export function verifyLayout(layout: Layout, hosts: readonly HostFacts[]): VerifyReport {
+  const verdicts = hosts.map((host) => verifyOnHost(layout, host));
+  return { ok: verdicts.every((v) => v.ok), hosts: verdicts };
+}
+
+/** Check a layout against one host. */
+export function verifyOnHost(layout: Layout, host: HostFacts): HostVerdict {
+  const missing = (layout.devices ?? []).filter((id) => !hostHas(host, id));
+  if (missing.length > 0) {
+    return {
+      host: host.name,
+      ok: false,
+      violations: missing.map((id) => ({
+        kind: 'missing-device',
+        placement: '',
+        enforced: true,
+        message: `host ${host.name} has no ${id.startsWith('group:') ? `IOMMU group ${id.slice(6)}` : `device ${id}`}, which the layout attaches`,
+      })),
+    };
+  }
+  const space = AddressSpace.build(host, { policy: layout.policy, devices: layout.devices, dmaApiHoles: layout.dmaApiHoles });
+  const violations = verifyInSpace(space, layout.placements, layout.existing ?? []);
+  return { host: host.name, ok: violations.length === 0, violations };
+}
+
+function hostHas(host: HostFacts, id: string): boolean {
+  const group = /^group:(\d+)$/.exec(id);
+  if (group) return host.groups.some((g) => g.id === Number(group[1]));
+  try {
+    AddressSpace.build(host, { devices: [id] });
+    return true;
+  } catch (error) {
+    if (error instanceof InputError) return false;
+    throw error;
+  }
+}
+
+/** Every violation of `placements` in `space` (apertures, holes, alignment, limits, overlaps). */
+export function verifyInSpace(space: AddressSpace, placements: readonly LayoutPlacement[], existing: readonly ExistingMapping[] = []): Violation[] {
+  const out: Violation[] = [];
+  const windows = space.windows.ranges;
+  const holes = space.holes.filter((h) => h.kind !== 'aperture');
+  const holeIndex = new IntervalIndex(holes);
+  const existingIndex = new IntervalIndex(existing);
+
+  for (const p of placements) {
+    if (p.size <= 0n || p.iova + p.size - 1n > MAX_ADDRESS) {
+      out.push({ kind: 'outside-aperture', placement: p.name, enforced: true, message: `${describePlacement(p.name, p.iova, p.size)} runs past the end of the 64-bit space` });
+      continue;
+    }
+    const r = { start: p.iova, last: p.iova + p.size - 1n };
+    const what = describePlacement(p.name, p.iova, p.size);
+    if (!windows.some((w) => w.start <= r.start && r.last <= w.last)) {
+      const source = space.attachments[0]?.geometry.source;
+      out.push({
+        kind: 'outside-aperture',
+        placement: p.name,
+        enforced: true,
+        message: `${what} is not inside an aperture window (${windows.map(describeBounds).join(', ') || 'none'})${source ? `: ${describeProvenance(source)}` : ''}`,
+        source,
+      });
+    }
+    for (const h of holeIndex.overlapping(r)) {
+      out.push({ kind: 'hole', placement: p.name, hole: h, enforced: kernelEnforces(h.kind, space.policy), message: `${what} overlaps ${describeHole(h)}`, source: h.source });
+    }
+    for (const m of existingIndex.overlapping(r)) {
+      out.push({ kind: 'existing', placement: p.name, other: m.name, enforced: true, message: `${what} overlaps ${m.name} ${describeBounds(m)}`, source: m.source });
+    }
+    if (p.iova % space.alignment !== 0n) {
+      out.push({ kind: 'misaligned', placement: p.name, enforced: true, message: `${what} is not aligned to ${formatSize(space.alignment)}, the IOAS alignment (the smallest IOMMU page)` });
+    } else if (p.align !== undefined && p.iova % p.align !== 0n) {
+      out.push({ kind: 'misaligned', placement: p.name, enforced: false, message: `${what} is not aligned to ${formatSize(p.align)} as it requires` });
+    }
+    if (p.size % space.alignment !== 0n) {
+      out.push({ kind: 'size-not-multiple', placement: p.name, enforced: true, message: `${what} is not a whole number of ${formatSize(space.alignment)} IOMMU pages` });
+    }
+    if (p.dmaBits !== undefined && r.last > maskOfBits(p.dmaBits)) {
+      out.push({ kind: 'dma-mask', placement: p.name, enforced: false, message: `${what} ends at ${hexGrouped(r.last)}, above its ${p.dmaBits}-bit DMA mask` });
+    }
+    if (p.within !== undefined && !p.within.some((w) => w.start <= r.start && r.last <= w.last)) {
+      out.push({ kind: 'within', placement: p.name, enforced: false, message: `${what} is not within ${p.within.map(describeBounds).join(' or ')}` });
+    }
+  }
+  out.push(...overlaps(placements));
+  return out;
+}
+
+/** Pairs of placements that overlap, found by a sweep over placements sorted by IOVA. */
+function overlaps(placements: readonly LayoutPlacement[]): Violation[] {
+  const sorted = placements.filter((p) => p.size > 0n).map((p) => ({ p, start: p.iova, last: p.iova + p.size - 1n })).sort(compareRanges);
+  const out: Violation[] = [];
+  const active: typeof sorted = [];
+  for (const cur of sorted) {
+    for (let i = active.length - 1; i >= 0; i--) if (active[i].last < cur.start) active.splice(i, 1);
+    for (const prev of active) {
+      out.push({
+        kind: 'overlap',
+        placement: cur.p.name,
+        other: prev.p.name,
+        enforced: true,
+        message: `${describePlacement(cur.p.name, cur.p.iova, cur.p.size)} overlaps ${describePlacement(prev.p.name, prev.p.iova, prev.p.size)}`,
+      });
+    }
+    active.push(cur);
+  }
+  return out;
+}
+
+/**
+ * Certify a solution of a problem: everything {@link verifyInSpace} checks, plus the
+ * request-level facts and relations (fixed IOVAs, above, offsets, shared windows).
+ */
+export function certify(problem: Problem, placed: ReadonlyMap<string, bigint>): Violation[] {
+  const placements: LayoutPlacement[] = problem.requests.map((r) => {
+    const iova = placed.get(r.name);
+    if (iova === undefined) throw new Error(`certify: request ${r.name} has no placement`);
+    return { name: r.name, iova, size: r.size, align: r.ownAlign, dmaBits: r.dmaBits, within: r.within?.ranges };
+  });
+  const out = verifyInSpace(problem.space, placements, problem.existing);
+  const windowOf = (iova: bigint) => problem.windows.findIndex((w) => w.start <= iova && iova <= w.last);
+  const tagWindows = new Map<string, { name: string; window: number }>();
+  for (const r of problem.requests) {
+    const iova = placed.get(r.name) as bigint;
+    const what = describePlacement(r.name, iova, r.size);
+    if (r.fixed && r.fixed.iova !== iova) {
+      out.push({ kind: 'fixed', placement: r.name, enforced: false, message: `${what} is not at its ${r.fixed.identity ? 'identity' : 'fixed'} IOVA ${hexGrouped(r.fixed.iova)}` });
+    }
+    for (const other of r.above) {
+      const o = problem.requests.find((q) => q.name === other);
+      const oIova = placed.get(other) as bigint;
+      if (o && iova <= oIova + o.size - 1n) out.push({ kind: 'above', placement: r.name, other, enforced: false, message: `${what} is not above \`${other}\`` });
+    }
+    if (r.offsetFrom) {
+      const base = placed.get(r.offsetFrom.request) as bigint;
+      if (iova !== base + r.offsetFrom.offset) {
+        out.push({ kind: 'offset', placement: r.name, other: r.offsetFrom.request, enforced: false, message: `${what} is not at \`${r.offsetFrom.request}\` ${r.offsetFrom.offset < 0n ? '-' : '+'} ${hexGrouped(r.offsetFrom.offset < 0n ? -r.offsetFrom.offset : r.offsetFrom.offset)}` });
+      }
+    }
+    if (r.window) {
+      const w = windowOf(iova);
+      const first = tagWindows.get(r.window);
+      if (!first) tagWindows.set(r.window, { name: r.name, window: w });
+      else if (first.window !== w) {
+        out.push({ kind: 'same-window', placement: r.name, other: first.name, enforced: false, message: `${what} is not in the same aperture window as \`${first.name}\` (window group ${r.window})` });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Intervals sorted by start with a running maximum of `last`, so that the intervals
+ * overlapping a query are found by a binary search and a backward walk that stops as soon as
+ * nothing earlier can reach the query.
+ */
+class IntervalIndex<T extends IovaRange> {
+  private readonly items: T[];
+  private readonly maxLast: bigint[];
+
+  constructor(items: readonly T[]) {
+    this.items = [...items].sort(compareRanges);
+    this.maxLast = [];
+    let max = -1n;
+    for (const it of this.items) {
+      if (it.last > max) max = it.last;
+      this.maxLast.push(max);
+    }
+  }
+
+  overlapping(r: IovaRange): T[] {
+    let lo = 0;
+    let hi = this.items.length - 1;
+    let at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.items[mid].start <= r.last) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    const out: T[] = [];
+    for (let i = at; i >= 0 && this.maxLast[i] >= r.start; i--) if (this.items[i].last >= r.start) out.push(this.items[i]);
+    return out.reverse();
+  }
+}
