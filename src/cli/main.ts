@@ -8,6 +8,9 @@ import { type Command, EXIT, type Io } from './command.js';
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
   import: { summary: 'read sysfs trees, reserved_regions, lspci, /proc/iomem and dmesg into a host file', load: () => import('./commands/import.js') },
   ranges: { summary: 'usable IOVA ranges of a host under a policy, with every hole and its source', load: () => import('./commands/ranges.js') },
+  solve: { summary: 'place requests in a host IOVA space (Z3), or explain the conflict and offer repairs', load: () => import('./commands/solve.js') },
+  verify: { summary: 'check a fixed layout against hosts offline, listing every violation with its source', load: () => import('./commands/verify.js') },
+  'check-attach': { summary: 'can a device be hot-plugged into a fixed layout? which region collides, which errno', load: () => import('./commands/check-attach.js') },
 };
 
 const USAGE = `iova — place I/O virtual addresses, explain why they do not fit, allocate them like the DMA API

@@ -106,15 +106,24 @@ const SIZE_UNITS: Array<[bigint, string]> = [
 ];
 
 /**
- * A size for people: the largest binary unit that divides it exactly (`1 GiB`, `12 KiB`),
- * otherwise bytes. 2^64 (the whole space) is `16 EiB`.
+ * A size for people: exact in the largest binary unit that divides it with a count below
+ * 10,000 (`1 GiB`, `2703 MiB`, `12 KiB`), otherwise approximate (`≈1.08 GiB`). 2^64 (the whole
+ * space) is `16 EiB`.
  */
 export function formatSize(size: bigint): string {
   for (const [shift, unit] of SIZE_UNITS) {
     const unitSize = 1n << shift;
-    if (size >= unitSize && size % unitSize === 0n) return `${size / unitSize} ${unit}`;
+    if (size >= unitSize && size % unitSize === 0n && size / unitSize < 10_000n) return `${size / unitSize} ${unit}`;
   }
-  return size === 1n ? '1 byte' : `${size} bytes`;
+  if (size < 10_000n) return size === 1n ? '1 byte' : `${size} bytes`;
+  for (const [shift, unit] of SIZE_UNITS) {
+    const unitSize = 1n << shift;
+    if (size >= unitSize) {
+      const hundredths = (size * 100n + unitSize / 2n) / unitSize;
+      return `≈${hundredths / 100n}.${(hundredths % 100n).toString().padStart(2, '0')} ${unit}`;
+    }
+  }
+  return `${size} bytes`;
 }
 
 export function isPowerOfTwo(value: bigint): boolean {

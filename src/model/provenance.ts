@@ -31,13 +31,19 @@ export interface Provenance {
  * `msi region of IOMMU group 12 (reserved_regions line 2)`, ...
  */
 export function describeProvenance(p: Provenance): string {
-  const owner: string[] = [];
-  if (p.peer) owner.push(`peer ${p.peer}`);
-  if (p.device) owner.push(`device ${p.device}`);
-  if (p.group !== undefined) owner.push(`IOMMU group ${p.group}`);
-  if (p.port) owner.push(`port ${p.port}`);
   let text = p.what;
-  if (owner.length > 0) text += ` of ${owner.join(', ')}`;
+  if (p.peer) {
+    // A peer-to-peer fact: whose address it is, and whose DMA would be routed there.
+    text += ` of peer ${p.peer}`;
+    if (p.device) text += `, reached from ${p.device}`;
+    if (p.port) text += `${p.device ? '' : ','} through port ${p.port}`;
+  } else {
+    const owner: string[] = [];
+    if (p.device) owner.push(`device ${p.device}`);
+    if (p.group !== undefined) owner.push(`IOMMU group ${p.group}`);
+    if (p.port) owner.push(`port ${p.port}`);
+    if (owner.length > 0) text += ` of ${owner.join(', ')}`;
+  }
   const where: string[] = [];
   if (p.profile) where.push(`profile ${p.profile}`);
   if (p.file) where.push(p.line !== undefined ? `${p.file}:${p.line}` : p.file);

@@ -58,6 +58,8 @@ export interface ApertureWindow extends IovaRange {
 
 export interface Problem {
   space: AddressSpace;
+  /** The attached devices as the spec named them (undefined: every device of the host). */
+  devices?: string[];
   requests: PlacementRequest[];
   existing: ExistingMapping[];
   objective: Objective;

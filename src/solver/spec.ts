@@ -141,6 +141,7 @@ export function problemFromSpec(raw: RawSpec, space: AddressSpace, file?: string
 
   return {
     space,
+    devices: raw.devices,
     requests,
     existing: raw.existing.map((m, i) => ({
       start: m.start,

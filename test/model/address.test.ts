@@ -88,6 +88,9 @@ describe('formatting', () => {
     expect(formatSize(3n * 4096n)).toBe('12 KiB');
     expect(formatSize(1n << 64n)).toBe('16 EiB');
     expect(formatSize(4097n)).toBe('4097 bytes');
+    expect(formatSize(2703n << 20n)).toBe('2703 MiB');
+    expect(formatSize(0x44dc0000n)).toBe('≈1.08 GiB');
+    expect(formatSize((1n << 64n) - 0x38100000000n)).toBe('≈16.00 EiB');
   });
 });
 

@@ -1,0 +1,125 @@
+import { writeFileSync } from 'node:fs';
+import { formatSize, hexGrouped } from '../../model/address.js';
+import { InputError } from '../../model/errors.js';
+import { formatPageSizes } from '../../model/pages.js';
+import { describeProvenance } from '../../model/provenance.js';
+import { toJson } from '../../model/serialise.js';
+import type { Conflict } from '../../solver/explain.js';
+import { layoutOf, layoutToJson } from '../../solver/layout.js';
+import { type Placement, type SolveResult, solve } from '../../solver/solve.js';
+import { loadPlacementSpec } from '../../solver/spec.js';
+import { type Command, EXIT, parseCommandArgs } from '../command.js';
+import { exactEngine } from '../engine.js';
+import { table } from '../table.js';
+
+const help = `Usage: iova solve <spec.json> [--json] [--timeout MS] [-o layout.json]
+
+Place the spec's requests in the host's IOVA space, or explain why they cannot be placed.
+Every placement is certified by the independent verifier; every conflict is minimal (drop any
+one of its constraints and the rest can be satisfied), and every repair has been solved again.
+
+Options:
+  --json              print {"status","placements","conflicts","repairs"} (addresses as 0x…)
+  --timeout MS        give the SMT solver at most MS milliseconds per question (default 10000);
+                      past that the answer is "unknown" (exit 3)
+  -o, --output FILE   when sat, write the layout (with each request's requirements) for
+                      \`iova verify\` and \`iova check-attach\`
+  -h, --help          this text
+
+Exit codes: 0 sat, 1 unsat, 2 bad input, 3 unknown.`;
+
+const command: Command = {
+  name: 'solve',
+  summary: 'place requests in a host IOVA space (Z3), or explain the conflict and offer repairs',
+  help,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs('solve', argv, {
+      json: { type: 'boolean' },
+      timeout: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+    });
+    if (positionals.length !== 1) throw new InputError('give exactly one spec file (see: iova solve --help)');
+    const timeoutMs = timeoutOption(values.timeout);
+    const problem = loadPlacementSpec(positionals[0]);
+    const result = await solve(problem, { exact: exactEngine({ timeoutMs }) });
+    if (values.output && result.status === 'sat') {
+      writeFileSync(values.output, `${toJson(layoutToJson(layoutOf(problem, result.placements)))}\n`);
+    }
+    io.out(values.json ? toJson(solveJson(result)) : solveText(result, `${problem.space.host.name} (policy ${problem.space.policy}, alignment ${formatSize(problem.space.alignment)}, pages ${formatPageSizes(problem.space.pageSizes)})`));
+    return result.status === 'sat' ? EXIT.ok : result.status === 'unsat' ? EXIT.rejected : EXIT.unknown;
+  },
+};
+
+export default command;
+
+export function timeoutOption(value: string | undefined): number {
+  if (value === undefined) return 10_000;
+  const ms = Number(value);
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw new InputError(`--timeout must be a positive number of milliseconds, not "${value}"`);
+  return ms;
+}
+
+function placementJson(p: Placement) {
+  return { name: p.name, iova: p.iova, last: p.last, size: p.size, pages: p.pages.map((x) => ({ pageSize: x.pageSize, count: x.count })) };
+}
+
+function conflictJson(c: Conflict) {
+  return {
+    message: c.message,
+    minimal: c.minimal,
+    constraints: c.constraints.map((x) => ({ id: x.id, kind: x.kind, requests: x.requests, text: x.text, source: x.source ? describeProvenance(x.source) : undefined })),
+  };
+}
+
+/** The `--json` form: status, placements, conflicts, repairs (and the reason when unknown). */
+export function solveJson(result: SolveResult) {
+  switch (result.status) {
+    case 'sat':
+      return { status: 'sat', placements: result.placements.map(placementJson), conflicts: [], repairs: [] };
+    case 'unsat':
+      return {
+        status: 'unsat',
+        placements: [],
+        conflicts: result.conflicts.map(conflictJson),
+        repairs: result.repairs.map((r) => ({ description: r.description, change: r.change, placements: r.placements.map(placementJson) })),
+      };
+    case 'unknown':
+      return { status: 'unknown', placements: [], conflicts: [], repairs: [], reason: result.reason, tried: result.tried };
+  }
+}
+
+export function placementsTable(placements: readonly Placement[]): string {
+  return table(
+    ['name', 'iova', 'last', 'size', 'pages'],
+    placements.map((p) => [p.name, hexGrouped(p.iova), hexGrouped(p.last), formatSize(p.size), p.pages.map((x) => `${x.count}×${formatSize(x.pageSize)}`).join(' + ')]),
+  );
+}
+
+export function conflictText(c: Conflict, index: number): string {
+  const lines = [`Conflict ${index + 1}${c.minimal ? '' : ' (possibly not minimal: the solver timed out while shrinking it)'}: ${c.message}`];
+  for (const x of c.constraints) lines.push(`  - ${x.text}${x.source && !x.text.includes(describeProvenance(x.source)) ? `  [${describeProvenance(x.source)}]` : ''}`);
+  return lines.join('\n');
+}
+
+/** The human form. */
+export function solveText(result: SolveResult, where: string): string {
+  switch (result.status) {
+    case 'sat':
+      return [`sat: ${result.placements.length} placement${result.placements.length === 1 ? '' : 's'} on ${where}`, placementsTable(result.placements)].join('\n');
+    case 'unsat': {
+      const lines = [`unsat: no placement exists on ${where}`, ''];
+      result.conflicts.forEach((c, i) => lines.push(conflictText(c, i), ''));
+      if (result.repairs.length === 0) lines.push('No repair found.');
+      else {
+        lines.push('Repairs (cheapest first; each was solved again and works):');
+        result.repairs.forEach((r, i) => {
+          lines.push(`  ${i + 1}. ${r.description}`);
+          lines.push(placementsTable(r.placements).replace(/^/gm, '     '));
+        });
+      }
+      return lines.join('\n').trimEnd();
+    }
+    case 'unknown':
+      return [`unknown: ${result.reason}`, ...result.tried.map((t) => `  tried: ${t}`)].join('\n');
+  }
+}
