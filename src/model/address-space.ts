@@ -149,8 +149,9 @@ function resolveAttachments(host: HostFacts, wanted: readonly string[] | undefin
     const out = host.devices.map(byDevice);
     const covered = new Set(out.map((a) => a.group));
     for (const g of host.groups) if (!covered.has(g)) out.push(byGroup(g));
-    if (out.length === 0 && (host.reservedRegions.length > 0 || platform)) {
-      // Nothing is listed, yet the host or platform has regions: model one device of the host.
+    if (out.length === 0) {
+      // No device or group is listed: stand for one device of the host, so that its geometry
+      // and host-wide regions still apply.
       out.push({ id: 'host', geometry: fallback });
     }
     return out;

@@ -5,7 +5,7 @@
 import { formatSize, hexGrouped, maskOfBits } from '../model/address.js';
 import type { Hole } from '../model/hole.js';
 import { describeProvenance, type Provenance } from '../model/provenance.js';
-import { describeRange } from '../model/range.js';
+import { describeRange, type IovaRange } from '../model/range.js';
 import type { Constraint, PlacementRequest, Problem } from './problem.js';
 import { requestNamed } from './problem.js';
 import { describeBounds, describeHole, describePlacement, describeRequest } from './words.js';
@@ -16,6 +16,8 @@ export interface ExplainedConstraint {
   /** The request the constraint is about (and the other one, for relations). */
   requests: string[];
   text: string;
+  /** The hole or mapping avoided, for `hole` and `existing`. */
+  range?: IovaRange;
   source?: Provenance;
 }
 
@@ -39,9 +41,9 @@ export function explainConstraint(problem: Problem, c: Constraint): ExplainedCon
     case 'aperture':
       return { ...base, text: `${name} must lie inside an aperture window: ${windowsText(problem)}`, source: problem.windows[0]?.source };
     case 'hole':
-      return { ...base, text: `${name} must avoid ${describeHole(c.hole)}${inherits(c.hole)}`, source: c.hole.source };
+      return { ...base, text: `${name} must avoid ${describeHole(c.hole)}${inherits(c.hole)}`, range: { start: c.hole.start, last: c.hole.last }, source: c.hole.source };
     case 'existing':
-      return { ...base, text: `${name} must avoid ${c.mapping.name}, mapped at ${describeRange(c.mapping)}`, source: c.mapping.source };
+      return { ...base, text: `${name} must avoid ${c.mapping.name}, mapped at ${describeRange(c.mapping)}`, range: { start: c.mapping.start, last: c.mapping.last }, source: c.mapping.source };
     case 'align':
       return {
         ...base,

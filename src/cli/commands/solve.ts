@@ -67,7 +67,7 @@ function conflictJson(c: Conflict) {
   return {
     message: c.message,
     minimal: c.minimal,
-    constraints: c.constraints.map((x) => ({ id: x.id, kind: x.kind, requests: x.requests, text: x.text, source: x.source ? describeProvenance(x.source) : undefined })),
+    constraints: c.constraints.map((x) => ({ id: x.id, kind: x.kind, requests: x.requests, text: x.text, range: x.range, source: x.source ? describeProvenance(x.source) : undefined })),
   };
 }
 
