@@ -25,6 +25,11 @@ interface Case {
   requests: Req[];
 }
 
+/** Undefined three times out of four: most requests are flexible, so both answers are common. */
+function rarely<T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> {
+  return fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary: arb, weight: 1 });
+}
+
 const arbCase: fc.Arbitrary<Case> = fc
   .record({
     holes: fc.array(fc.tuple(fc.nat(U - 1), fc.integer({ min: 1, max: 12 })), { maxLength: 6 }),
@@ -33,8 +38,8 @@ const arbCase: fc.Arbitrary<Case> = fc
       fc.record({
         size: fc.integer({ min: 1, max: 24 }),
         alignLog: fc.nat(4),
-        within: fc.option(fc.tuple(fc.nat(U - 1), fc.nat(U - 1)), { nil: undefined }),
-        fixed: fc.option(fc.nat(U - 1), { nil: undefined }),
+        within: rarely(fc.tuple(fc.nat(U - 1), fc.nat(U - 1))),
+        fixed: rarely(fc.nat(U - 1)),
       }),
       { minLength: 1, maxLength: 3 },
     ),
@@ -154,10 +159,11 @@ describe('solver answers against brute force', () => {
   it('sat answers satisfy everything; unsat answers have minimal cores; both agree with brute force', async () => {
     let sat = 0;
     let unsat = 0;
+    let unknown = 0;
     await fc.assert(
       fc.asyncProperty(arbCase, async (c) => {
         const result = await solve(parsePlacementSpec(toSpec(c)), { repairs: false });
-        if (result.status === 'unknown') return; // several competing requests need the exact engine
+        if (result.status === "unknown") { unknown++; return; } // several competing requests need the exact engine
         expect(result.status === 'sat').toBe(bruteForce(c));
         if (result.status === 'sat') {
           sat++;
@@ -184,7 +190,7 @@ describe('solver answers against brute force', () => {
       { numRuns: 300, seed: 20261121 },
     );
     // The generator must exercise both answers.
-    expect(sat).toBeGreaterThan(20);
-    expect(unsat).toBeGreaterThan(10);
+    expect(sat).toBeGreaterThan(50);
+    expect(unsat).toBeGreaterThan(50);
   });
 });
