@@ -1,0 +1,125 @@
+/**
+ * What an IOAS operation answers: accepted (with warnings), or rejected with the errno the kernel
+ * would return, the rule that was broken, a sentence, the facts involved with their provenance,
+ * and suggestions that have been checked to be accepted.
+ *
+ * The facts are machine-readable (`fact`, `holeKind`, `holeType`, `owners`) so that another
+ * checker — the SMT solver — can compare its own blocking constraint with ours.
+ */
+import type { HoleKind, HoleType } from '../../model/hole.js';
+import type { IoasMapping } from '../../model/ioas-state.js';
+import { describeProvenance, type Provenance } from '../../model/provenance.js';
+import { describeRange, type IovaRange } from '../../model/range.js';
+import { type ErrnoName, errnoCode } from './errno.js';
+import type { RuleId } from './rules.js';
+
+/** What kind of fact an involved item is. */
+export type FactKind = 'hole' | 'mapping' | 'allowed' | 'domain';
+
+/** One fact that took part in a decision, with where it came from. */
+export interface InvolvedFact {
+  fact: FactKind;
+  range: IovaRange;
+  /** A few words: `msi region`, `outside the aperture`, `mapping guest-ram`, `allowed range`. */
+  what: string;
+  /** For holes: the model's hole kind and type. */
+  holeKind?: HoleKind;
+  holeType?: HoleType;
+  /** For holes: whether the kernel itself refuses IOVAs there (false for peer-to-peer routes). */
+  enforced?: boolean;
+  /**
+   * Attachments whose attach created the fact (devices or groups; several when they share it),
+   * or `manual` for a reservation added by hand.
+   */
+  owners?: string[];
+  source: Provenance;
+}
+
+/** One operation on an IOAS; a suggestion is a list of them, applied in order. */
+export type IoasStep =
+  | { op: 'map'; iova?: bigint; length: bigint; fixed: boolean; va?: bigint }
+  | { op: 'unmap'; iova: bigint; length: bigint }
+  | { op: 'unmap-all' }
+  | { op: 'attach'; device: string }
+  | { op: 'detach'; device: string }
+  | { op: 'allow'; ranges: IovaRange[] }
+  | { op: 'iova-ranges'; capacity: number }
+  | { op: 'set-large-pages'; enabled: boolean }
+  | { op: 'set-dma-entry-limit'; limit: number }
+  | { op: 'reserve'; start: bigint; last: bigint };
+
+/** A way to get what was asked for: every step is accepted when applied in order. */
+export interface Suggestion {
+  /** One sentence for people. */
+  text: string;
+  steps: IoasStep[];
+}
+
+/** Something accepted by the kernel that will not behave as the caller expects. */
+export interface IoasWarning {
+  kind: 'p2p' | 'dma-api';
+  /** The part of the mapping concerned. */
+  range: IovaRange;
+  fact: InvolvedFact;
+  message: string;
+}
+
+/** The operations an explanation can be about. */
+export type IoasOperation = 'map' | 'unmap' | 'attach' | 'detach' | 'allow' | 'iova-ranges' | 'option' | 'reserve';
+
+/** A refused operation and why. */
+export interface Rejected {
+  ok: false;
+  operation: IoasOperation;
+  errno: ErrnoName;
+  /** The ioctl's return value, e.g. -22. */
+  code: number;
+  rule: RuleId;
+  message: string;
+  involved: InvolvedFact[];
+  /** The one fact that decided it, when a fact (not the request's own shape) did. */
+  blocking?: InvolvedFact;
+  /** Checked alternatives, best first. */
+  suggestions: Suggestion[];
+  warnings: IoasWarning[];
+  /** EMSGSIZE: how many ranges there are; `ranges` holds the ones that fit the buffer. */
+  count?: number;
+  ranges?: IovaRange[];
+  /** A failed iommufd unmap may already have removed the mappings below the one it stopped at. */
+  unmapped?: IoasMapping[];
+}
+
+/** An accepted operation: `T` holds what it produced. */
+export type Accepted<T> = T & { ok: true; warnings: IoasWarning[] };
+
+export type IoasResult<T> = Accepted<T> | Rejected;
+
+/** `msi region 0xfee0_0000–0xfeef_ffff (1 MiB) (reserved region of IOMMU group 12 (…))`. */
+export function describeFact(f: InvolvedFact): string {
+  return `${f.what} ${describeRange(f.range)} (${describeProvenance(f.source)})`;
+}
+
+/** `mapping guest-ram` or `mapping`. */
+export function mappingName(m: IoasMapping): string {
+  return m.name ? `mapping ${m.name}` : 'mapping';
+}
+
+export function mappingFact(m: IoasMapping): InvolvedFact {
+  return { fact: 'mapping', range: { start: m.start, last: m.last }, what: mappingName(m), source: m.source };
+}
+
+export function allowedFact(a: IovaRange & { source: Provenance }): InvolvedFact {
+  return { fact: 'allowed', range: { start: a.start, last: a.last }, what: 'allowed range', source: a.source };
+}
+
+/** A rejection with no suggestions or warnings yet (the IOAS adds checked ones). */
+export function reject(
+  operation: IoasOperation,
+  errno: ErrnoName,
+  rule: RuleId,
+  message: string,
+  involved: InvolvedFact[] = [],
+  blocking: InvolvedFact | undefined = involved[0],
+): Rejected {
+  return { ok: false, operation, errno, code: errnoCode(errno), rule, message, involved, ...(blocking ? { blocking } : {}), suggestions: [], warnings: [] };
+}

@@ -1,0 +1,421 @@
+/**
+ * A user-managed I/O address space — an iommufd IOAS or a VFIO type1 container — that answers
+ * every operation the way the kernel would, and explains every refusal: errno, rule, a sentence,
+ * the facts involved with their provenance, and suggestions checked to be accepted.
+ */
+import { hexGrouped, MAX_ADDRESS } from '../../model/address.js';
+import { InputError } from '../../model/errors.js';
+import type { Hole } from '../../model/hole.js';
+import type { HostFacts } from '../../model/host.js';
+import type { IoasMapping, IoasState } from '../../model/ioas-state.js';
+import type { Provenance } from '../../model/provenance.js';
+import { describeRange, type IovaRange, sizeOf, WHOLE_SPACE } from '../../model/range.js';
+import { type Attachment, type IoasPolicy, isIoasPolicy, resolveAttachment } from './attachment.js';
+import { type Accepted, type InvolvedFact, type IoasResult, type IoasStep, type IoasWarning, reject, type Rejected, type Suggestion } from './explanation.js';
+import { checkIommufdAllow, checkIommufdReserve, checkLargePagesOff, type MapPlan, type MapPlanRequest, planIommufdAttach, planIommufdMap, planIommufdUnmap } from './iommufd.js';
+import { holeFact } from './reserved.js';
+import { type AllowedRange, IoasCore } from './state.js';
+import { allowSuggestions, attachSuggestions, mapSuggestions, optionSuggestions, reserveSuggestions, type Trial, unmapSuggestions } from './suggest.js';
+import { bytesOf, planVfioAttach, planVfioMap, planVfioUnmap } from './vfio-type1.js';
+import { warningsFor, warningsForAttachment } from './warnings.js';
+
+export interface IoasOptions {
+  /** Default `iommufd` (or the state's policy in {@link Ioas.fromState}). */
+  policy?: IoasPolicy;
+  /** CPU page size; default 4 KiB. */
+  pageSize?: bigint;
+  /** Cap on automatic alignment (transparent huge page size); default 2 MiB. */
+  hugePageSize?: bigint;
+  /** VFIO type1's per-container mapping limit; default 65535. */
+  dmaEntryLimit?: number;
+  /** Search and check suggestions for rejections; default true. */
+  suggestions?: boolean;
+}
+
+export interface MapRequest {
+  /** The IOVA of a fixed map. */
+  iova?: bigint;
+  length: bigint;
+  /** FIXED_IOVA; default: fixed when `iova` is given, automatic otherwise (iommufd only). */
+  fixed?: boolean;
+  /** The user virtual address mapped; its offset in a page, and for automatic maps its alignment, matter. */
+  va?: bigint;
+  /** A name for messages. */
+  name?: string;
+  source?: Provenance;
+}
+
+export interface MapInfo {
+  iova: bigint;
+  length: bigint;
+  last: bigint;
+  /** Alignment required (fixed) or chosen (automatic). */
+  alignment: bigint;
+  automatic: boolean;
+  mapping: IoasMapping;
+}
+
+export interface AttachInfo {
+  device: string;
+  /** Whether the device brought a new IOMMU domain (aperture and page sizes) into the IOAS. */
+  newDomain: boolean;
+  alignment: bigint;
+  /** The reserved ranges this attachment owns now. */
+  reserved: InvolvedFact[];
+}
+
+export interface DetachInfo {
+  device: string;
+  removedDomain: boolean;
+  alignment: bigint;
+  /** VFIO drops every mapping when the last group leaves the container. */
+  unmapped: IoasMapping[];
+}
+
+export interface UnmapInfo {
+  unmapped: IoasMapping[];
+  bytes: bigint;
+}
+
+export interface RangesInfo {
+  ranges: IovaRange[];
+  alignment: bigint;
+  count: number;
+}
+
+export const DEFAULT_PAGE_SIZE = 0x1000n;
+export const DEFAULT_HUGE_PAGE_SIZE = 0x20_0000n;
+export const DEFAULT_DMA_ENTRY_LIMIT = 65535;
+
+function isRejected(x: object): x is Rejected {
+  return 'ok' in x && x.ok === false;
+}
+
+function accepted<T extends object>(value: T, warnings: IoasWarning[] = []): Accepted<T> {
+  return { ...value, ok: true, warnings };
+}
+
+function checkAddress(value: bigint, what: string): void {
+  if (value < 0n || value > MAX_ADDRESS) throw new InputError(`${what} ${value} is outside the 64-bit range`);
+}
+
+export class Ioas {
+  private readonly core: IoasCore;
+  private readonly suggest: boolean;
+
+  private constructor(core: IoasCore, suggest: boolean) {
+    this.core = core;
+    this.suggest = suggest;
+  }
+
+  /** An empty IOAS on `host`: nothing attached, no allowed ranges, no mappings. */
+  static create(host: HostFacts, options: IoasOptions = {}): Ioas {
+    const policy = options.policy ?? 'iommufd';
+    if (!isIoasPolicy(policy)) throw new InputError(`an IOAS is modelled for iommufd or vfio-type1, not ${String(policy)}`);
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    const hugePageSize = options.hugePageSize ?? DEFAULT_HUGE_PAGE_SIZE;
+    for (const [what, v] of [['page size', pageSize], ['huge page size', hugePageSize]] as const) {
+      if (v <= 0n || (v & (v - 1n)) !== 0n) throw new InputError(`${what} ${hexGrouped(v)} is not a power of two`);
+    }
+    const limit = options.dmaEntryLimit ?? DEFAULT_DMA_ENTRY_LIMIT;
+    checkLimit(limit);
+    return new Ioas(new IoasCore(host, { policy, pageSize, hugePageSize }, limit), options.suggestions ?? true);
+  }
+
+  /**
+   * The IOAS a state file describes: its devices attached in order, its allowed ranges set, its
+   * mappings replayed as fixed maps. Anything the kernel would refuse on the way is bad input.
+   */
+  static fromState(state: IoasState, options: IoasOptions = {}): Ioas {
+    const policy = options.policy ?? (isIoasPolicy(state.policy) ? state.policy : undefined);
+    if (!policy) throw new InputError(`an IOAS state must use policy iommufd or vfio-type1, not ${state.policy}`);
+    const ioas = Ioas.create(state.host, { ...options, policy, suggestions: false });
+    state.attached.forEach((id, i) => {
+      const r = ioas.attach(id);
+      if (!r.ok) throw new InputError(`cannot attach ${id}: ${r.message} (-${r.errno}, ${r.rule})`, { path: `attached[${i}]` });
+    });
+    if (state.allowed.length > 0) {
+      const path = state.allowed[0].source.path ?? 'allowed';
+      if (policy !== 'iommufd') throw new InputError('vfio-type1 has no allowed ranges (IOMMU_IOAS_ALLOW_IOVAS is iommufd only)', { path });
+      const r = ioas.allowIovas(state.allowed);
+      if (!r.ok) throw new InputError(`cannot set the allowed ranges: ${r.message} (-${r.errno}, ${r.rule})`, { file: state.allowed[0].source.file, path });
+    }
+    state.mappings.forEach((m, i) => {
+      const r = ioas.map({ iova: m.start, length: sizeOf(m), fixed: true, va: m.va, name: m.name, source: m.source });
+      if (!r.ok) {
+        const name = m.name ? `mapping ${m.name}` : `mapping ${i}`;
+        throw new InputError(`${name} (${describeRange(m)}) cannot be replayed: ${r.message} (-${r.errno}, ${r.rule})`, {
+          file: m.source.file,
+          path: m.source.path ?? `mappings[${i}]`,
+        });
+      }
+    });
+    return new Ioas(ioas.core, options.suggestions ?? true);
+  }
+
+  get host(): HostFacts {
+    return this.core.host;
+  }
+
+  get policy(): IoasPolicy {
+    return this.core.policy;
+  }
+
+  /** Attached device and group ids, in attach order. */
+  get attached(): string[] {
+    return this.core.attachments.map((a) => a.id);
+  }
+
+  /** The IOAS alignment (iommufd) or smallest page size (VFIO) that IOVAs and lengths need. */
+  get alignment(): bigint {
+    return this.core.alignment;
+  }
+
+  /** Page sizes all attached domains can map. */
+  get pageSizes(): bigint {
+    return this.core.pageSizes;
+  }
+
+  get mappings(): readonly IoasMapping[] {
+    return this.core.areas;
+  }
+
+  get allowed(): readonly AllowedRange[] {
+    return this.core.allowed;
+  }
+
+  get largePages(): boolean {
+    return !this.core.largePagesDisabled;
+  }
+
+  get dmaEntryLimit(): number {
+    return this.core.dmaEntryLimit;
+  }
+
+  /** Every range the kernel refuses to map, with who brought it. */
+  reserved(): InvolvedFact[] {
+    return this.core.reserved.map((o) => holeFact(o, this.policy));
+  }
+
+  /** Holes the kernel does not refuse but DMA will not reach memory through (warnings). */
+  advisory(): InvolvedFact[] {
+    return this.core.advisory.map((o) => holeFact(o, this.policy));
+  }
+
+  /** A copy that evolves independently. */
+  clone(): Ioas {
+    return new Ioas(this.core.clone(), this.suggest);
+  }
+
+  /** Attach a device, a group (`group:12`) or the host itself (`host`). */
+  attach(device: string): IoasResult<AttachInfo> {
+    const att = resolveAttachment(this.core.host, this.policy, device);
+    if (this.core.attachments.some((a) => a.id === att.id)) throw new InputError(`${att.id} is already attached`);
+    const plan = this.policy === 'iommufd' ? planIommufdAttach(this.core, att) : planVfioAttach(this.core, att);
+    if (isRejected(plan)) return this.rejected(plan, () => attachSuggestions(this.core, att.id, plan, this.trial));
+    this.core.attachments = [...this.core.attachments, att];
+    this.core.changed();
+    const reserved = this.core.reserved.filter((o) => o.owners.includes(att.id)).map((o) => holeFact(o, this.policy));
+    return accepted({ device: att.id, newDomain: plan.newDomain, alignment: this.core.alignment, reserved }, warningsForAttachment(this.core, att.id));
+  }
+
+  /** Detach; never refused. Under VFIO the last detach drops every mapping. */
+  detach(device: string): Accepted<DetachInfo> {
+    const att = this.attachment(device);
+    const sharing = this.core.attachments.filter((a) => a.domain === att.domain);
+    this.core.attachments = this.core.attachments.filter((a) => a !== att);
+    let unmapped: IoasMapping[] = [];
+    if (this.policy === 'vfio-type1' && this.core.attachments.length === 0) {
+      unmapped = [...this.core.areas];
+      this.core.areas = [];
+    }
+    this.core.changed();
+    return accepted({ device: att.id, removedDomain: sharing.length === 1, alignment: this.core.alignment, unmapped });
+  }
+
+  /** IOMMU_IOAS_ALLOW_IOVAS: restrict automatic placement to these ranges (empty: no restriction). */
+  allowIovas(ranges: ReadonlyArray<IovaRange & { source?: Provenance }>): IoasResult<{ ranges: IovaRange[] }> {
+    if (this.policy !== 'iommufd') throw new InputError('vfio-type1 has no allowed ranges (IOMMU_IOAS_ALLOW_IOVAS is iommufd only)');
+    const list: AllowedRange[] = ranges.map((r, i) => {
+      checkAddress(r.start, 'allowed start');
+      checkAddress(r.last, 'allowed last');
+      return { start: r.start, last: r.last, source: r.source ?? { what: 'allowed range', note: `IOMMU_IOAS_ALLOW_IOVAS entry ${i}` } };
+    });
+    const rejection = checkIommufdAllow(this.core, list);
+    if (rejection) return this.rejected(rejection, () => allowSuggestions(this.core, list, rejection));
+    this.core.allowed = [...list].sort((a, b) => (a.start < b.start ? -1 : 1));
+    this.core.changed();
+    return accepted({ ranges: this.core.allowed.map((a) => ({ start: a.start, last: a.last })) });
+  }
+
+  /** IOMMU_IOAS_MAP (fixed or automatic) or VFIO_IOMMU_MAP_DMA. */
+  map(request: MapRequest): IoasResult<MapInfo> {
+    const fixed = request.fixed ?? request.iova !== undefined;
+    if (fixed && request.iova === undefined) throw new InputError('a fixed map needs an IOVA');
+    if (request.iova !== undefined) checkAddress(request.iova, 'IOVA');
+    checkAddress(request.length, 'length');
+    if (request.va !== undefined) checkAddress(request.va, 'user address');
+    const req: MapPlanRequest = { length: request.length, fixed, ...(fixed ? { iova: request.iova } : {}), ...(request.va !== undefined ? { va: request.va } : {}) };
+    const plan: MapPlan | Rejected = this.policy === 'iommufd' ? planIommufdMap(this.core, req) : planVfioMap(this.core, req);
+    if (isRejected(plan)) {
+      const withWarnings = req.iova !== undefined && req.length > 0n && req.iova + req.length - 1n <= MAX_ADDRESS ? warningsFor(this.core, { start: req.iova, last: req.iova + req.length - 1n }) : [];
+      return this.rejected({ ...plan, warnings: withWarnings }, () => mapSuggestions(this.core, req, plan));
+    }
+    const last = plan.iova + plan.length - 1n;
+    const mapping: IoasMapping = {
+      start: plan.iova,
+      last,
+      ...(request.name !== undefined ? { name: request.name } : {}),
+      ...(request.va !== undefined ? { va: request.va } : {}),
+      source: request.source ?? { what: request.name ? `mapping ${request.name}` : 'mapping', note: `made by an earlier ${this.policy === 'iommufd' ? 'IOMMU_IOAS_MAP' : 'VFIO_IOMMU_MAP_DMA'}` },
+    };
+    this.core.addArea(mapping);
+    const warnings = warningsFor(this.core, mapping);
+    return accepted({ iova: plan.iova, length: plan.length, last, alignment: plan.alignment, automatic: !fixed, mapping }, warnings);
+  }
+
+  /** IOMMU_IOAS_UNMAP / VFIO_IOMMU_UNMAP_DMA. iommufd's `(0, 2^64 - 1)` unmaps everything. */
+  unmap(iova: bigint, length: bigint): IoasResult<UnmapInfo> {
+    checkAddress(iova, 'IOVA');
+    checkAddress(length, 'length');
+    const plan = this.policy === 'iommufd' ? planIommufdUnmap(this.core, iova, length) : planVfioUnmap(this.core, iova, length);
+    this.core.removeAreas(plan.removed);
+    const rejection = plan.rejection;
+    if (rejection) return this.rejected(rejection, () => unmapSuggestions(this.core, iova, length, rejection));
+    return accepted({ unmapped: plan.removed, bytes: bytesOf(plan.removed) });
+  }
+
+  /** Unmap everything: iommufd `(0, 2^64 - 1)`, VFIO's unmap-all flag. */
+  unmapAll(): Accepted<UnmapInfo> {
+    const removed = [...this.core.areas];
+    this.core.removeAreas(removed);
+    return accepted({ unmapped: removed, bytes: bytesOf(removed) });
+  }
+
+  /**
+   * IOMMU_IOAS_IOVA_RANGES (or VFIO's IOVA-range capability): the ranges outside every
+   * reservation, and the alignment. With a `capacity` smaller than the count, iommufd answers
+   * EMSGSIZE with the count and the ranges that fit.
+   */
+  iovaRanges(capacity?: number): IoasResult<RangesInfo> {
+    const ranges = this.policy === 'vfio-type1' && this.core.attachments.length === 0 ? [WHOLE_SPACE] : [...this.core.validSet.ranges];
+    const count = ranges.length;
+    if (capacity !== undefined) {
+      if (!Number.isSafeInteger(capacity) || capacity < 0) throw new InputError(`capacity ${capacity} is not a count`);
+      if (this.policy === 'iommufd' && capacity < count) {
+        const r = reject('iova-ranges', 'EMSGSIZE', 'buffer-too-small', `There are ${count} IOVA ranges but room for ${capacity}; the kernel fills what fits and reports the count.`, []);
+        return this.rejected({ ...r, count, ranges: ranges.slice(0, capacity) }, () => [
+          { text: `Ask again with room for ${count} ranges`, steps: [{ op: 'iova-ranges', capacity: count }] },
+        ]);
+      }
+    }
+    return accepted({ ranges, alignment: this.core.alignment, count });
+  }
+
+  /** iommufd IOMMU_OPTION_HUGE_PAGES: off forces PAGE_SIZE alignment on everything. */
+  setLargePages(enabled: boolean): IoasResult<{ alignment: bigint }> {
+    if (this.policy !== 'iommufd') throw new InputError('IOMMU_OPTION_HUGE_PAGES is an iommufd option');
+    if (!enabled) {
+      const rejection = checkLargePagesOff(this.core);
+      if (rejection) return this.rejected(rejection, () => optionSuggestions(rejection));
+    }
+    this.core.largePagesDisabled = !enabled;
+    this.core.changed();
+    return accepted({ alignment: this.core.alignment });
+  }
+
+  /** VFIO type1's dma_entry_limit module parameter (checked at each map). */
+  setDmaEntryLimit(limit: number): Accepted<{ limit: number }> {
+    checkLimit(limit);
+    this.core.dmaEntryLimit = limit;
+    return accepted({ limit });
+  }
+
+  /**
+   * Reserve a range by hand, as the iommufd self-test's ADD_RESERVED does: refused with
+   * EADDRINUSE when a mapping or an allowed range is there.
+   */
+  addReserved(range: IovaRange, source?: Provenance): IoasResult<{ reserved: InvolvedFact }> {
+    if (this.policy !== 'iommufd') throw new InputError('reservations by hand are an iommufd self-test operation');
+    checkAddress(range.start, 'reserved start');
+    checkAddress(range.last, 'reserved last');
+    if (range.start > range.last) throw new InputError(`reserved range start ${hexGrouped(range.start)} is above its last address ${hexGrouped(range.last)}`);
+    const hole: Hole = { start: range.start, last: range.last, kind: 'reserved-region', type: 'reserved', source: source ?? { what: 'reserved range added by hand' } };
+    const rejection = checkIommufdReserve(this.core, hole);
+    if (rejection) return this.rejected(rejection, () => reserveSuggestions(this.core, range, rejection));
+    this.core.manual = [...this.core.manual, hole];
+    this.core.changed();
+    const fact = holeFact({ hole, owners: ['manual'] }, this.policy);
+    return accepted({ reserved: fact });
+  }
+
+  /** Apply one step (as suggestions list them). */
+  apply(step: IoasStep): IoasResult<object> {
+    switch (step.op) {
+      case 'map':
+        return this.map({ iova: step.iova, length: step.length, fixed: step.fixed, va: step.va });
+      case 'unmap':
+        return this.unmap(step.iova, step.length);
+      case 'unmap-all':
+        return this.unmapAll();
+      case 'attach':
+        return this.attach(step.device);
+      case 'detach':
+        return this.detach(step.device);
+      case 'allow':
+        return this.allowIovas(step.ranges);
+      case 'iova-ranges':
+        return this.iovaRanges(step.capacity);
+      case 'set-large-pages':
+        return this.setLargePages(step.enabled);
+      case 'set-dma-entry-limit':
+        return this.setDmaEntryLimit(step.limit);
+      case 'reserve':
+        return this.addReserved({ start: step.start, last: step.last });
+    }
+  }
+
+  /** Apply steps in order, stopping at the first rejection; the last result. */
+  applyAll(steps: readonly IoasStep[]): IoasResult<object> {
+    let last: IoasResult<object> = accepted({});
+    for (const step of steps) {
+      last = this.apply(step);
+      if (!last.ok) break;
+    }
+    return last;
+  }
+
+  private attachment(device: string): Attachment {
+    const id = resolveAttachment(this.core.host, this.policy, device).id;
+    const att = this.core.attachments.find((a) => a.id === id);
+    if (!att) throw new InputError(`${id} is not attached (attached: ${this.attached.join(', ') || 'nothing'})`);
+    return att;
+  }
+
+  /** Run steps on a quiet copy; undefined when a step is bad input (e.g. detaching a stranger). */
+  private readonly trial: Trial = (steps) => {
+    const copy = new Ioas(this.core.clone(), false);
+    try {
+      return copy.applyAll(steps);
+    } catch (error) {
+      if (error instanceof InputError) return undefined;
+      throw error;
+    }
+  };
+
+  private rejected(r: Rejected, candidates: () => Suggestion[]): Rejected {
+    if (!this.suggest) return r;
+    const seen = new Set<string>();
+    const suggestions: Suggestion[] = [];
+    for (const c of candidates()) {
+      if (seen.has(c.text) || suggestions.length >= 4) continue;
+      seen.add(c.text);
+      if (this.trial(c.steps)?.ok) suggestions.push(c);
+    }
+    return { ...r, suggestions };
+  }
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new InputError(`dma_entry_limit ${limit} is not a count`);
+}

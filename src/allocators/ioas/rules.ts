@@ -1,0 +1,48 @@
+/**
+ * The rules an IOAS operation can break, by short id. The id is what tests, the CLI and a
+ * solver compare; the summary is for people reading a list of them.
+ */
+export const RULES = {
+  // map
+  'argument-overflow': 'IOVA or length is 2^64 - 1, which iommufd refuses outright',
+  'length-zero': 'a mapping must have a length',
+  'length-too-large': 'the length leaves no room for page rounding in a 64-bit size',
+  'va-overflow': 'the user buffer runs past the end of the address space',
+  'length-alignment': 'the length must be a multiple of the IOAS alignment (smallest common page)',
+  'iova-alignment': 'the IOVA must be a multiple of the IOAS alignment',
+  'va-alignment': 'VFIO needs the user address aligned to the smallest page size',
+  'va-offset-alignment': "the user address's offset within its page must be a multiple of the IOAS alignment",
+  'iova-wrap': 'the range runs past the end of the 64-bit IOVA space',
+  'va-wrap': 'the user buffer wraps around the end of the address space',
+  'outside-aperture': 'the range leaves the aperture of an attached IOMMU domain',
+  'reserved-overlap': 'the range touches a reserved range',
+  'area-overlap': 'the range overlaps an existing mapping',
+  'auto-length-overflow': 'automatic placement cannot align a length of 2^63 - 1 or more',
+  'auto-alignment': 'the alignment automatic placement derives is below the IOAS alignment',
+  'no-space': 'no free block of the needed size and alignment inside the allowed ranges',
+  'entry-limit': "VFIO's per-container mapping limit (dma_entry_limit) is reached",
+  // attach
+  'domain-page-size': "the new domain's smallest page is larger than the CPU page",
+  'alignment-in-use': "existing mappings do not satisfy the new domain's larger minimum page",
+  'reserved-mapped': "one of the device's reserved regions is already mapped",
+  'reserved-allowed': "one of the device's reserved regions lies in an allowed range",
+  'aperture-mapped': "a mapping lies outside the new domain's aperture",
+  'aperture-allowed': "an allowed range lies outside the new domain's aperture",
+  'aperture-disjoint': "the new domain's aperture does not meet the current valid IOVA ranges",
+  'no-valid-range': 'attaching would leave no valid IOVA range at all',
+  // allowed ranges
+  'allowed-invalid': 'an allowed range must have start < last',
+  'allowed-overlap': 'allowed ranges must not overlap each other',
+  'allowed-reserved': 'an allowed range touches a reserved range',
+  // unmap
+  'unmap-length-zero': 'an unmap must have a length',
+  'unmap-overflow': 'the unmap range runs past the end of the 64-bit space',
+  'unmap-alignment': 'VFIO needs unmap IOVA and size aligned to the smallest page size',
+  'partial-unmap': 'an unmap must cover whole mappings; it would cut one',
+  'nothing-mapped': 'nothing is mapped in the range',
+  // queries and options
+  'buffer-too-small': 'more IOVA ranges exist than the buffer holds',
+  'large-pages-in-use': 'large pages cannot be turned off while domains hold mappings',
+} as const;
+
+export type RuleId = keyof typeof RULES;

@@ -1,0 +1,182 @@
+/**
+ * The iommufd self-tests (tools/testing/selftests/iommu/iommufd.c, fixture iommufd_ioas) that
+ * exercise IOVA rules, with the errnos they expect. The mock domain is a host device whose
+ * IOMMU has the mock aperture and 2 KiB pages; IOMMU_TEST_OP_ADD_RESERVED is `addReserved`.
+ */
+import { describe, expect, it } from 'vitest';
+import { Ioas } from '../../src/allocators/ioas/index.js';
+import { MAX_ADDRESS } from '../../src/model/address.js';
+import { BUFFER, expectErrno, expectOk, fixture, MOCK_APERTURE_LAST, MOCK_APERTURE_START, MOCK_PAGE, mockHost, PAGE, VARIANTS } from './fixtures/ioas-helpers.js';
+
+const fixed = (iova: bigint, length: bigint, va = BUFFER) => ({ iova, length, fixed: true, va });
+const auto = (length: bigint, va = BUFFER) => ({ length, fixed: false, va });
+
+describe.each(VARIANTS)('iommufd_ioas.$name', ({ domains }) => {
+  it('area: unmap of nothing, whole-area unmaps, split refused, five over-maps refused, unmap all', () => {
+    const { ioas, base } = fixture(domains);
+    for (let i = 0n; i < 10n; i++) expectErrno(ioas, ioas.unmap(i * PAGE, PAGE), 'ENOENT', 'nothing-mapped');
+    for (let i = 0n; i < 10n; i++) expectOk(ioas.map(fixed(base + i * PAGE, PAGE)));
+    for (let i = 0n; i < 10n; i++) expectOk(ioas.unmap(base + i * PAGE, PAGE));
+
+    expectOk(ioas.map(fixed(base + 16n * PAGE, 2n * PAGE)));
+    const split = expectErrno(ioas, ioas.unmap(base + 16n * PAGE, PAGE), 'ENOENT', 'partial-unmap');
+    expect(split.suggestions[0].steps).toEqual([{ op: 'unmap', iova: base + 16n * PAGE, length: 2n * PAGE }]);
+    expectErrno(ioas, ioas.unmap(base + 17n * PAGE, PAGE), 'ENOENT', 'partial-unmap');
+
+    for (const [length, at] of [
+      [2n, 16n],
+      [1n, 16n],
+      [1n, 17n],
+      [2n, 15n],
+      [3n, 15n],
+    ] as const) {
+      const r = expectErrno(ioas, ioas.map(fixed(base + at * PAGE, length * PAGE)), 'EEXIST', 'area-overlap');
+      expect(r.blocking).toMatchObject({ fact: 'mapping', range: { start: base + 16n * PAGE, last: base + 18n * PAGE - 1n } });
+      expect(r.suggestions.length).toBeGreaterThan(0);
+    }
+
+    expect(expectOk(ioas.unmap(0n, MAX_ADDRESS)).bytes).toBe(2n * PAGE);
+    expect(expectOk(ioas.unmap(0n, MAX_ADDRESS)).bytes).toBe(0n);
+  });
+
+  it('unmap_fully_contained_areas: cutting either end is ENOENT, covering all works', () => {
+    const { ioas, base: start } = fixture(domains);
+    const base = start + 4n * PAGE;
+    for (let i = 0n; i < 4n; i++) expectOk(ioas.map(fixed(base + i * 16n * PAGE, 8n * PAGE)));
+    expectErrno(ioas, ioas.unmap(base - 4n * PAGE, 8n * PAGE), 'ENOENT', 'partial-unmap');
+    expectErrno(ioas, ioas.unmap(base + 3n * 16n * PAGE + 8n * PAGE - 4n * PAGE, 8n * PAGE), 'ENOENT', 'partial-unmap');
+    const all = expectOk(ioas.unmap(base - 4n * PAGE, 3n * 16n * PAGE + 8n * PAGE + 4n * PAGE));
+    expect(all.bytes).toBe(32n * PAGE);
+  });
+
+  it('area_auto_iova: lengths of 1-10 pages land aligned, avoid a reservation, stay in the allowed range', () => {
+    const { ioas } = fixture(domains);
+    const iovas: bigint[] = [];
+    for (let i = 0; i < 10; i++) iovas.push(expectOk(ioas.map(auto(PAGE))).iova);
+    for (const iova of iovas) expectOk(ioas.unmap(iova, PAGE));
+
+    const lowestBit = (v: bigint) => v & -v;
+    const mapAll = () => {
+      const out: Array<[bigint, bigint]> = [];
+      for (let i = 1n; i <= 10n; i++) {
+        const length = PAGE * i;
+        const r = expectOk(ioas.map(auto(length, domains > 0 ? BUFFER : 1n << 31n)));
+        expect(r.iova % lowestBit(length)).toBe(0n);
+        out.push([r.iova, length]);
+      }
+      return out;
+    };
+    for (const [iova, length] of mapAll()) expectOk(ioas.unmap(iova, length));
+
+    const reserved = { start: PAGE * 4n, last: PAGE * 104n - 1n };
+    expectOk(ioas.addReserved(reserved));
+    for (const [iova, length] of mapAll()) {
+      expect(iova > reserved.start && iova <= reserved.last).toBe(false);
+      expectOk(ioas.unmap(iova, length));
+    }
+
+    const clash = expectErrno(ioas, ioas.allowIovas([{ start: PAGE, last: PAGE * 600n }]), 'EADDRINUSE', 'allowed-reserved');
+    expect(clash.suggestions.length).toBeGreaterThan(0);
+
+    const allowed = domains > 0 ? { start: MOCK_APERTURE_START + PAGE, last: MOCK_APERTURE_START + PAGE * 600n - 1n } : { start: PAGE * 200n, last: PAGE * 600n - 1n };
+    expectOk(ioas.allowIovas([allowed]));
+    for (let i = 1n; i <= 10n; i++) {
+      const length = PAGE * i;
+      const r = expectOk(ioas.map(auto(length)));
+      expect(r.iova % lowestBit(length)).toBe(0n);
+      expect(r.iova >= allowed.start && r.iova + length - 1n <= allowed.last).toBe(true);
+    }
+  });
+
+  it('reserved_overflow: a reservation up to near 2^64 leaves no room, ENOSPC (not a wrapped IOVA)', () => {
+    const { ioas } = fixture(domains);
+    expectOk(ioas.addReserved({ start: 6n, last: 6n + 0xffff_ffff_ffff_8001n - 1n }));
+    const r = expectErrno(ioas, ioas.map(auto(0x5000n)), 'ENOSPC', 'no-space');
+    expect(r.blocking?.owners).toEqual(['manual']);
+  });
+
+  it('area_allowed: a reservation inside an allowed range, and an allowed range over a reservation, are EADDRINUSE', () => {
+    const { ioas, base } = fixture(domains);
+    const allowed = { start: base, last: base + PAGE * 600n };
+    expectOk(ioas.allowIovas([allowed]));
+    const reserved = { start: allowed.start + PAGE, last: allowed.start + 2n * PAGE - 1n };
+    const first = expectErrno(ioas, ioas.addReserved(reserved), 'EADDRINUSE', 'reserved-allowed');
+    expect(first.involved.some((f) => f.fact === 'allowed')).toBe(true);
+    expectOk(ioas.allowIovas([]));
+    expectOk(ioas.addReserved(reserved));
+    const second = expectErrno(ioas, ioas.allowIovas([allowed]), 'EADDRINUSE', 'allowed-reserved');
+    expect(second.blocking).toMatchObject({ fact: 'hole', range: reserved, owners: ['manual'] });
+  });
+
+  it('iova_ranges: the holes of the reserved set, the alignment, EMSGSIZE with the count', () => {
+    const { ioas } = fixture(domains);
+    const one = expectOk(ioas.iovaRanges(64));
+    if (domains === 0) {
+      expect(one.ranges).toEqual([{ start: 0n, last: MAX_ADDRESS }]);
+      expect(one.alignment).toBe(1n);
+    } else {
+      expect(one.ranges).toEqual([{ start: MOCK_APERTURE_START, last: MOCK_APERTURE_LAST }]);
+      expect(one.alignment).toBe(MOCK_PAGE);
+    }
+    const small = expectErrno(ioas, ioas.iovaRanges(0), 'EMSGSIZE', 'buffer-too-small');
+    expect(small.count).toBe(1);
+    expect(small.ranges).toEqual([]);
+
+    expectOk(ioas.addReserved({ start: PAGE, last: 2n * PAGE - 1n }));
+    const two = expectOk(ioas.iovaRanges(64));
+    if (domains === 0) {
+      expect(two.ranges).toEqual([
+        { start: 0n, last: PAGE - 1n },
+        { start: 2n * PAGE, last: MAX_ADDRESS },
+      ]);
+      const cut = expectErrno(ioas, ioas.iovaRanges(1), 'EMSGSIZE', 'buffer-too-small');
+      expect(cut.count).toBe(2);
+      expect(cut.ranges).toEqual([{ start: 0n, last: PAGE - 1n }]);
+    } else {
+      expect(two.count).toBe(1);
+      expect(expectOk(ioas.iovaRanges(1)).ranges).toEqual([{ start: MOCK_APERTURE_START, last: MOCK_APERTURE_LAST }]);
+    }
+  });
+
+  it('ioas_iova_alloc: automatic maps of every length below two pages (EINVAL for sub-mock-page lengths under a domain)', () => {
+    const { ioas } = fixture(domains);
+    for (let length = 1n; length < PAGE * 2n; length++) {
+      if (domains > 0 && length % MOCK_PAGE !== 0n) {
+        const r = ioas.map(auto(length));
+        expect(r.ok ? 'accepted' : `${r.errno} ${r.rule}`).toBe('EINVAL length-alignment');
+      } else {
+        const r = expectOk(ioas.map(auto(length)));
+        expectOk(ioas.unmap(r.iova, length));
+      }
+    }
+  });
+});
+
+describe('iommufd_ioas.no_domain ioas_align_change', () => {
+  it('raises the alignment only when mappings allow it, and checks the user offset at map time', () => {
+    const ioas = Ioas.create(mockHost());
+    expectOk(ioas.map(fixed(MOCK_APERTURE_START, PAGE)));
+    expectOk(ioas.setLargePages(false));
+    expect(ioas.alignment).toBe(PAGE);
+
+    const offset = expectErrno(ioas, ioas.map(fixed(MOCK_APERTURE_START + PAGE, PAGE, BUFFER + MOCK_PAGE)), 'EINVAL', 'va-offset-alignment');
+    expect(offset.message).toContain('0x800 into its 4 KiB page');
+    expectOk(ioas.setLargePages(false));
+
+    expectOk(ioas.setLargePages(true));
+    expect(ioas.alignment).toBe(1n);
+    expectOk(ioas.map(fixed(MOCK_APERTURE_START + PAGE, PAGE, BUFFER + MOCK_PAGE)));
+    const raise = expectErrno(ioas, ioas.setLargePages(false), 'EADDRINUSE', 'alignment-in-use');
+    expect(raise.involved.map((f) => f.range.start)).toEqual([MOCK_APERTURE_START + PAGE]);
+    expect(raise.suggestions.length).toBe(1);
+
+    expectOk(ioas.unmap(MOCK_APERTURE_START + PAGE, PAGE));
+    expectOk(ioas.unmap(MOCK_APERTURE_START, PAGE));
+  });
+
+  it('refuses to turn large pages off while a domain holds mappings', () => {
+    const { ioas, base } = fixture(1);
+    expectOk(ioas.map(fixed(base, PAGE)));
+    expectErrno(ioas, ioas.setLargePages(false), 'EINVAL', 'large-pages-in-use');
+  });
+});
