@@ -25,13 +25,10 @@ export type DetectedKind = SourceKind | 'unknown';
 /** Every kind present in the text, the primary kind first. */
 export function detectKinds(text: string | readonly SourceLine[]): SourceKind[] {
   const lines = typeof text === 'string' ? splitLines(text) : text;
-  const count = { rr: 0, lspci: 0, lspciHeaders: 0, iomem: 0, groups: 0, dmesgFacts: 0, log: 0 };
+  const count = { rr: 0, lspci: 0, iomem: 0, groups: 0, dmesgFacts: 0, log: 0 };
   for (const line of lines) {
     if (isReservedRegionLine(line)) count.rr++;
-    if (isLspciLine(line)) {
-      count.lspci++;
-      if (!/^\s/.test(line.body)) count.lspciHeaders++;
-    }
+    if (isLspciLine(line)) count.lspci++;
     if (isIomemLine(line)) count.iomem++;
     const group = isGroupLine(line);
     if (group) count.groups++;
@@ -40,7 +37,7 @@ export function detectKinds(text: string | readonly SourceLine[]): SourceKind[] 
   }
   const present: SourceKind[] = [];
   if (count.rr > 0) present.push('reserved-regions');
-  if (count.lspciHeaders > 0 || count.lspci >= 2) present.push('lspci');
+  if (count.lspci > 0) present.push('lspci');
   if (count.iomem >= 2) present.push('iomem');
   const groups = count.groups > 0;
   const dmesg = count.dmesgFacts > 0 || count.log > 0;

@@ -49,6 +49,12 @@ export function importGroups(lines: readonly SourceLine[], builder: HostBuilder,
       listing = ls ? Number(ls[1]) : undefined;
       continue;
     }
+    if (line.role === 'path') {
+      // `find /sys/kernel/iommu_groups -type l` prints paths on lines of their own.
+      const m = GROUP_DEVICE_PATH.exec(line.message);
+      if (m) member(line, Number(m[1]), m[2]);
+      continue;
+    }
     if (line.role !== 'content') {
       if (line.role !== 'marker') listing = undefined;
       continue;

@@ -45,9 +45,10 @@ export interface SourceLine {
   readonly command?: string;
 }
 
-// `>` counts as mail quoting only when followed by a space, another `>` or the end of the
-// line, so that lspci's `>TAbort-` or a wrapped `>start_dma` are left alone.
-const QUOTE = /^(?:>(?: |(?=>)|$))+/;
+// `>` counts as mail quoting only when followed by white space, another `>` or the end of the
+// line, so that lspci's `>TAbort-` or a wrapped `>start_dma` are left alone. One space after
+// it belongs to the quoting; a tab is the quoted line's own indentation.
+const QUOTE = /^(?:>(?: |(?=[\t>])|$))+/;
 
 const SYSLOG_PREFIX =
   /^(?:[A-Z][a-z]{2,8}\.? +\d{1,2} +\d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?) +\S+ +kernel(?:\[\d+\])?: ?/;

@@ -9,7 +9,7 @@
  * - Devices merge by id, groups by number, host bridges by `segment:bus`. Bridges merge by
  *   BDF; a bridge known only by the bus it leads to (`bus 0000:61`, from /proc/iomem or a
  *   `pci_bus` log line) merges into the bridge whose secondary bus that is, when any source
- *   names it.
+ *   names it (a window both give keeps the provenance of the source that named the BDF).
  * - The same fact twice (same range and type, same window) is kept once, with the first
  *   provenance and the notes of both.
  * - Conflicting facts — two platforms or address widths, a device in two groups, two values

@@ -41,7 +41,7 @@ const SYSFS_TYPES: Record<string, ReservedRegionType> = {
 const SW_MSI = { start: 0x800_0000n, last: 0x80f_ffffn };
 
 const LINE = /^(?:(\S*?)reserved_regions:)?(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(\S+)$/i;
-const FAMILY = /^(?:\S*reserved_regions:)?0x[0-9a-f]+\s+0x[0-9a-f]/i;
+const FAMILY = /^(?:\S*reserved_regions:)?0x[0-9a-f]+\s+0x/i;
 const GROUP_PATH = /iommu_groups\/(\d+)(?:\/|\s|$)/;
 const DEVICE_PATH = new RegExp(`/devices/(${BDF_PATTERN})(?:/|\\s|$)`);
 

@@ -36,7 +36,7 @@ export function importTextInto(builder: HostBuilder, text: string, file: string)
   importDmesg(lines, builder, file, verdicts, { kernelLog: kinds.includes('dmesg') });
   importGroups(lines, builder, file, verdicts);
   reportUnread(lines, verdicts, builder, file, notRecognised(kinds));
-  if (kinds.length === 0 && lines.some((l) => l.role === 'content')) {
+  if (kinds.length === 0 && lines.some((l) => l.role === 'content') && lines.every((l) => verdicts.get(l.line) === undefined)) {
     builder.warn(file, 0, `nothing in the file was recognised as ${describeKinds([...SOURCE_KINDS])} output`, '');
   }
   return kinds;
