@@ -94,9 +94,18 @@ export type Accepted<T> = T & { ok: true; warnings: IoasWarning[] };
 
 export type IoasResult<T> = Accepted<T> | Rejected;
 
-/** `msi region 0xfee0_0000–0xfeef_ffff (1 MiB) (reserved region of IOMMU group 12 (…))`. */
+/**
+ * `msi region 0xfee0_0000–0xfeef_ffff (1 MiB) of IOMMU group 12 (host.json; groups[0]…)`, or
+ * `reserved region 0xfd_0000_0000–… (HyperTransport hole (profile amd-vi))` when the source names
+ * the fact differently.
+ */
 export function describeFact(f: InvolvedFact): string {
-  return `${f.what} ${describeRange(f.range)} (${describeProvenance(f.source)})`;
+  const range = describeRange(f.range);
+  // A source that only repeats the fact's name ("reserved region", "mapping x") adds just its place.
+  const repeats = f.source.what === f.what || (f.fact === 'hole' && f.source.what === 'reserved region');
+  if (!repeats) return `${f.what} ${range} (${describeProvenance(f.source)})`;
+  const place = describeProvenance({ ...f.source, what: '' }).trim();
+  return place ? `${f.what} ${range} ${place}` : `${f.what} ${range}`;
 }
 
 /** `mapping guest-ram` or `mapping`. */

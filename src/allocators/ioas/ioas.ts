@@ -132,19 +132,19 @@ export class Ioas {
     const ioas = Ioas.create(state.host, { ...options, policy, suggestions: false });
     state.attached.forEach((id, i) => {
       const r = ioas.attach(id);
-      if (!r.ok) throw new InputError(`cannot attach ${id}: ${r.message} (-${r.errno}, ${r.rule})`, { path: `attached[${i}]` });
+      if (!r.ok) throw new InputError(`cannot attach ${id}: ${r.message.replace(/\.$/, '')} (-${r.errno}, ${r.rule})`, { path: `attached[${i}]` });
     });
     if (state.allowed.length > 0) {
       const path = state.allowed[0].source.path ?? 'allowed';
       if (policy !== 'iommufd') throw new InputError('vfio-type1 has no allowed ranges (IOMMU_IOAS_ALLOW_IOVAS is iommufd only)', { path });
       const r = ioas.allowIovas(state.allowed);
-      if (!r.ok) throw new InputError(`cannot set the allowed ranges: ${r.message} (-${r.errno}, ${r.rule})`, { file: state.allowed[0].source.file, path });
+      if (!r.ok) throw new InputError(`cannot set the allowed ranges: ${r.message.replace(/\.$/, '')} (-${r.errno}, ${r.rule})`, { file: state.allowed[0].source.file, path });
     }
     state.mappings.forEach((m, i) => {
       const r = ioas.map({ iova: m.start, length: sizeOf(m), fixed: true, va: m.va, name: m.name, source: m.source });
       if (!r.ok) {
         const name = m.name ? `mapping ${m.name}` : `mapping ${i}`;
-        throw new InputError(`${name} (${describeRange(m)}) cannot be replayed: ${r.message} (-${r.errno}, ${r.rule})`, {
+        throw new InputError(`${name} (${describeRange(m)}) cannot be replayed: ${r.message.replace(/\.$/, '')} (-${r.errno}, ${r.rule})`, {
           file: m.source.file,
           path: m.source.path ?? `mappings[${i}]`,
         });

@@ -61,7 +61,11 @@ const command: Command = {
     let ioas: Ioas;
     let first: string[];
     if (isIoasStateJson(data)) {
-      ioas = Ioas.fromState(parseIoasState(data, file), { policy });
+      try {
+        ioas = Ioas.fromState(parseIoasState(data, file), { policy });
+      } catch (error) {
+        throw error instanceof InputError ? error.inFile(file) : error;
+      }
       first = what === 'map' ? devices ?? [] : [];
     } else {
       const host = parseHostFacts(data, file);
@@ -71,7 +75,7 @@ const command: Command = {
     for (const id of first) {
       if (ioas.attached.includes(id)) continue;
       const r = ioas.attach(id);
-      if (!r.ok) throw new InputError(`cannot attach ${id} before the map: ${r.message} (-${r.errno}, ${r.rule})`, { file });
+      if (!r.ok) throw new InputError(`cannot attach ${id} before the map: ${r.message.replace(/\.$/, '')} (-${r.errno}, ${r.rule})`, { file });
     }
 
     let result: IoasResult<MapInfo | AttachInfo>;
