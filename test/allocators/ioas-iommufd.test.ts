@@ -2,6 +2,8 @@
  * iommufd attach rules, provenance in explanations, peer-to-peer warnings, and loading an
  * IOAS state — on hosts built the way `iova import` builds them.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ioas } from '../../src/allocators/ioas/index.js';
 import { InputError } from '../../src/model/errors.js';
@@ -223,25 +225,14 @@ describe('fixed-map argument checks', () => {
   });
 });
 
-/** Root port → switch upstream 01:00.0 → downstream 02:08.0 (NIC on bus 3) and 02:10.0 (GPU on bus 4). */
+/**
+ * Root port → switch upstream 01:00.0 → downstream 02:08.0 (NIC on bus 3) and 02:10.0 (GPU on
+ * bus 4), with ACS P2P Request Redirect off — or turned on here.
+ */
 function switchHost(redirect: boolean) {
-  const acs = { capability: { requestRedirect: true, upstreamForwarding: true }, control: { requestRedirect: redirect, upstreamForwarding: redirect } };
-  return parseHostFacts({
-    name: redirect ? 'acs' : 'no-acs',
-    platform: { profile: 'intel-vtd', addressWidth: 48 },
-    devices: [
-      { id: '0000:03:00.0', bars: [{ bar: 0, start: '0x71200000', size: '1M' }] },
-      { id: '0000:04:00.0', bars: [{ bar: 2, start: '0x900000000', size: '256M', prefetchable: true, is64: true }] },
-    ],
-    pci: {
-      bridges: [
-        { id: '0000:00:01.0', role: 'root-port', secondaryBus: 1, subordinateBus: 4, windows: [{ start: '0x71200000', last: '0x71bfffff' }] },
-        { id: '0000:01:00.0', role: 'switch-upstream', primaryBus: 1, secondaryBus: 2, subordinateBus: 4 },
-        { id: '0000:02:08.0', role: 'switch-downstream', primaryBus: 2, secondaryBus: 3, subordinateBus: 3, windows: [{ start: '0x71200000', last: '0x713fffff' }], acs },
-        { id: '0000:02:10.0', role: 'switch-downstream', primaryBus: 2, secondaryBus: 4, subordinateBus: 4, windows: [{ start: '0x900000000', last: '0x90fffffff', prefetchable: true }], acs },
-      ],
-    },
-  });
+  const raw = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'ioas', 'switch-host.json'), 'utf8'));
+  for (const bridge of raw.pci.bridges) if (bridge.acs) bridge.acs.control = { requestRedirect: redirect, upstreamForwarding: redirect };
+  return parseHostFacts({ ...raw, name: redirect ? 'acs' : 'no-acs' }, 'switch-host.json');
 }
 
 describe('peer-to-peer warnings', () => {

@@ -46,7 +46,7 @@ export function autoAlignment(length: bigint, va: bigint | undefined, hugePageSi
 }
 
 /** The ranges automatic placement searches, lowest first. */
-export function autoSpans(allowed: RangeSet, pageSize: bigint): IovaRange[] {
+function autoSpans(allowed: RangeSet, pageSize: bigint): IovaRange[] {
   const window: IovaRange = { start: pageSize, last: MAX_ADDRESS - pageSize };
   return allowed.isEmpty ? [window] : [...allowed.within(window).ranges];
 }

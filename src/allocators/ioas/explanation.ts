@@ -109,7 +109,7 @@ export function describeFact(f: InvolvedFact): string {
 }
 
 /** `mapping guest-ram` or `mapping`. */
-export function mappingName(m: IoasMapping): string {
+function mappingName(m: IoasMapping): string {
   return m.name ? `mapping ${m.name}` : 'mapping';
 }
 

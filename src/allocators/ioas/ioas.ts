@@ -295,7 +295,8 @@ export class Ioas {
   /**
    * IOMMU_IOAS_IOVA_RANGES (or VFIO's IOVA-range capability): the ranges outside every
    * reservation, and the alignment. With a `capacity` smaller than the count, iommufd answers
-   * EMSGSIZE with the count and the ranges that fit.
+   * EMSGSIZE with the count and the ranges that fit; VFIO reports the size it needs instead, so
+   * the capacity does not matter there.
    */
   iovaRanges(capacity?: number): IoasResult<RangesInfo> {
     const ranges = this.policy === 'vfio-type1' && this.core.attachments.length === 0 ? [WHOLE_SPACE] : [...this.core.validSet.ranges];

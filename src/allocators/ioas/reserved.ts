@@ -4,9 +4,7 @@
  * is one entry with two owners, so that detaching one of them does not free it.
  */
 import { compareHoles, type Hole, kernelEnforces } from '../../model/hole.js';
-import { describeProvenance } from '../../model/provenance.js';
-import type { IoasPolicy } from './attachment.js';
-import type { Attachment } from './attachment.js';
+import type { Attachment, IoasPolicy } from './attachment.js';
 import type { InvolvedFact } from './explanation.js';
 
 /** The owner of reservations added by hand (the iommufd self-test's ADD_RESERVED). */
@@ -70,9 +68,4 @@ export function holeFact(o: OwnedHole, policy: IoasPolicy): InvolvedFact {
 export function ownersText(owners: readonly string[]): string {
   if (owners.length === 1 && owners[0] === MANUAL_OWNER) return 'added by hand';
   return `brought by ${owners.join(', ')}`;
-}
-
-/** A readable one-liner for logs and the CLI's involved list. */
-export function ownedHoleText(o: OwnedHole): string {
-  return `${holeWhat(o.hole)}: ${describeProvenance(o.hole.source)} (${ownersText(o.owners)})`;
 }

@@ -49,7 +49,7 @@ function sentence(steps: readonly IoasStep[]): string {
 }
 
 /** Free IOVA starts for `length` bytes nearest to `iova`, below and above, nearest first. */
-export function nearestPlacements(core: IoasCore, iova: bigint, length: bigint, align: bigint): bigint[] {
+function nearestPlacements(core: IoasCore, iova: bigint, length: bigint, align: bigint): bigint[] {
   const free = core.reservedSet.union(core.areaSet).complement();
   // Prefer places no peer-to-peer route touches; fall back to what the kernel accepts.
   for (const set of [free.subtract(core.advisorySet), free]) {
@@ -73,7 +73,7 @@ function distance(a: bigint, b: bigint): bigint {
 }
 
 /** The parts of `r` clear of reserved ranges and mappings, shrunk to `align`. */
-export function splitPieces(core: IoasCore, r: IovaRange, align: bigint): IovaRange[] {
+function splitPieces(core: IoasCore, r: IovaRange, align: bigint): IovaRange[] {
   const clear = RangeSet.single(r.start, r.last).subtract(core.reservedSet.union(core.areaSet));
   const pieces = clear.ranges
     .map((p) => ({ start: alignUp(p.start, align), last: alignDown(p.last + 1n, align) - 1n }))

@@ -6,6 +6,10 @@
  * reserved region but direct-relaxable ones; the state's reserved set is its complement. A
  * geometry with several windows (sPAPR) is taken as its hull with the gaps between the windows
  * acting as reserved regions.
+ *
+ * One deliberate difference: before the first group is attached the kernel keeps no list, so it
+ * would only notice a mapping outside the first domain's aperture when replaying it into the
+ * domain (and fail there); the model refuses that attach with the aperture rule up front.
  */
 import { formatSize, hexGrouped, MAX_ADDRESS } from '../../model/address.js';
 import { InputError } from '../../model/errors.js';
