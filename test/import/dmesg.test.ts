@@ -187,6 +187,8 @@ describe('kernel log importer', () => {
     });
     expect(parseResource('bus 00-fe')).toEqual({ type: 'bus', range: { start: 0n, last: 0xfen }, flags: [] });
     expect(parseResource('mem 0x00100000-0x000fffff 64bit pref')).toEqual({ type: 'mem', flags: ['64bit', 'pref'] });
-    expect(parseResource('mem size 0x200000')).toBeUndefined();
+    expect(parseResource('bus 2f')).toEqual({ type: 'bus', range: { start: 0x2fn, last: 0x2fn }, flags: [] });
+    expect(parseResource('mem size 0x00200000 64bit pref')).toEqual({ type: 'mem', flags: ['64bit', 'pref'] });
+    expect(parseResource('mem 0xzz-0x1')).toBeUndefined();
   });
 });

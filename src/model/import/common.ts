@@ -60,8 +60,9 @@ export class LineVerdicts {
 }
 
 /** Provenance with only the fields given (no `undefined` values, so JSON round-trips exactly). */
-export function provenance(what: string, file: string, line: number | undefined, extra: Partial<Provenance> = {}): Provenance {
-  const out: Provenance = { what, file };
+export function provenance(what: string, file: string | undefined, line: number | undefined, extra: Partial<Provenance> = {}): Provenance {
+  const out: Provenance = { what };
+  if (file !== undefined) out.file = file;
   if (line !== undefined && line > 0) out.line = line;
   for (const [key, value] of Object.entries(extra) as Array<[keyof Provenance, unknown]>) {
     if (value !== undefined) (out as unknown as Record<string, unknown>)[key] = value;
@@ -108,5 +109,12 @@ export function segmentNumber(text: string): number | undefined {
   return parseInt(text, 16);
 }
 
-/** A PCI address inside a line: `0000:03:00.1` or `03:00.1`. */
+/** A PCI address inside a line: `0000:03:00.1` or `03:00.1` (device 00-1f). */
 export const BDF_PATTERN = '(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-1][0-9a-fA-F]\\.[0-7]';
+
+const WHOLE_BDF = new RegExp(`^${BDF_PATTERN}$`);
+
+/** Whether a whole string is a PCI address that `normaliseBdf` accepts. */
+export function isPciAddress(text: string): boolean {
+  return WHOLE_BDF.test(text);
+}

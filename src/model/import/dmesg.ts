@@ -61,7 +61,7 @@ const KERNELISH = new RegExp(`^[A-Za-z][\\w.-]*(?::[\\w.-]+)*(?: (?:${BDF}|[0-9a
 
 const RMRR_NOTE = 'the kernel log does not give the RMRR\'s device scope, so it is taken to apply to every device';
 const BYPASS_NOTE =
-  '64-bit DMA bypass is enabled too: devices can also reach memory untranslated through the bypass window, which is not an IOVA window and is not modelled';
+  'devices can also reach memory untranslated through the bypass window, which is not an IOVA window and is not modelled';
 
 const FAMILY =
   /^(?:DMAR(?:-IR)?:|pci_bus \S+: |pci \S+\s*: (?:PCI bridge to|bridge window|BAR \d|reg 0x|ROM \[|\[PE#)|ACPI: PCI Root Bridge|PCI host bridge to bus|arm-smmu-v3[\s.])|(?:^|\s)AMD-Vi:/;
@@ -78,14 +78,19 @@ interface Resource {
   flags: string[];
 }
 
-/** Parse the inside of `[…]`; `range` is absent for empty or inverted ranges. */
+/**
+ * Parse the inside of `[…]` as the kernel prints a resource: `mem 0xa-0xb flags`, `bus 00-fe`,
+ * `bus 2f` (one value when start and end are equal), or `mem size 0x200000 flags` (not yet
+ * placed). `range` is absent for sizes, empty and inverted ranges.
+ */
 export function parseResource(text: string): Resource | undefined {
-  const m = /^(mem|io|bus|\?\?\?)\s+(?:0x)?([0-9a-f]+)-(?:0x)?([0-9a-f]+)((?:\s+[\w-]+)*)\s*$/i.exec(text.trim());
+  const m = /^(mem|io|bus|\?\?\?)\s+(size\s+)?(?:0x)?([0-9a-f]+)(?:-(?:0x)?([0-9a-f]+))?((?:\s+[\w-]+)*)\s*$/i.exec(text.trim());
   if (!m) return undefined;
-  const flags = m[4].trim() === '' ? [] : m[4].trim().split(/\s+/);
-  if (hexValue(m[2]) === undefined || hexValue(m[3]) === undefined) return undefined;
-  const range = hexRange(m[2], m[3]);
-  return { type: m[1], flags, ...(range ? { range } : {}) };
+  const [, type, size, start, end = start, flagText] = m;
+  const flags = flagText.trim() === '' ? [] : flagText.trim().split(/\s+/);
+  if (hexValue(start) === undefined || hexValue(end) === undefined) return undefined;
+  const range = size ? undefined : hexRange(start, end);
+  return { type, flags, ...(range ? { range } : {}) };
 }
 
 /** Read kernel log lines of `lines` into `builder`. */
@@ -98,7 +103,7 @@ export function importDmesg(
 ): void {
   const tce = new Map<string, TceWindow>();
   const bypass = new Set<string>();
-  const ctx = { builder, file, verdicts };
+  const ctx = { builder, file };
   for (const message of joinMessages(lines)) {
     const first = message.lines[0];
     const isLog = first.logPrefix || (options.kernelLog === true && KERNELISH.test(message.text));
@@ -121,8 +126,9 @@ export function importDmesg(
   }
   for (const { first, pes, bypass: all } of windows.values()) {
     const notes = [`TCE window#${first.number} of ${pes.join(', ')}`];
-    if (all) notes.push(BYPASS_NOTE);
-    else if (pes.some((pe) => bypass.has(pe))) notes.push(`some of these PEs also enable 64-bit DMA bypass; ${BYPASS_NOTE}`);
+    const bypassing = pes.filter((pe) => bypass.has(pe));
+    if (all) notes.push(`they also enable 64-bit DMA bypass: ${BYPASS_NOTE}`);
+    else if (bypassing.length > 0) notes.push(`${bypassing.join(', ')} also enable 64-bit DMA bypass: ${BYPASS_NOTE}`);
     builder.setIommu({
       apertures: [{ start: first.start, last: first.last }],
       pageSizes: first.page,
@@ -166,7 +172,6 @@ type MessageVerdict = 'fact' | 'known' | 'none' | { problem: string };
 interface Context {
   builder: HostBuilder;
   file: string;
-  verdicts: LineVerdicts;
 }
 
 function readMessage(
@@ -190,7 +195,8 @@ function readMessage(
   // --- Intel VT-d -------------------------------------------------------------------------
   if (/^DMAR(?:-IR)?:/.test(text)) {
     if (/^DMAR: Host address width/.test(text)) {
-      if (!(m = /^DMAR: Host address width (\d+)$/.exec(text))) return { problem: 'DMAR host address width not understood' };
+      m = /^DMAR: Host address width (\d{1,2})$/.exec(text);
+      if (!m || !validWidth(Number(m[1]))) return { problem: 'DMAR host address width not understood (expected 1 to 64 bits)' };
       platform('intel-vtd', 'DMAR host address width', Number(m[1]));
       return 'fact';
     }
@@ -219,8 +225,9 @@ function readMessage(
     return 'fact';
   }
   if (/^arm-smmu-v3[\s.]/.test(text)) {
-    m = /: ias (\d+)-bit/.exec(text);
-    platform('arm-smmuv3', m ? 'SMMUv3 input address size' : 'SMMUv3 message', m ? Number(m[1]) : undefined);
+    m = /: ias (\d{1,2})-bit/.exec(text);
+    const ias = m && validWidth(Number(m[1])) ? Number(m[1]) : undefined;
+    platform('arm-smmuv3', ias !== undefined ? 'SMMUv3 input address size' : 'SMMUv3 message', ias);
     return 'fact';
   }
 
@@ -321,7 +328,8 @@ function readMessage(
   if (res.type !== 'mem' || !res.range) return 'known';
   const prefetchable = res.flags.includes('pref');
   const is64 = res.flags.includes('64bit');
-  if (typeof index === 'number' && index >= 13 && index <= 16) {
+  if (typeof index === 'number' && index > 16) return { problem: `resource ${index} is not a BAR, ROM, SR-IOV BAR or bridge window` };
+  if (typeof index === 'number' && index >= 13) {
     const bridge = builder.bridge(bdf, segment, at('PCI bridge', { port: bdf }));
     builder.addBridgeWindow(bridge, {
       ...res.range,
@@ -355,6 +363,10 @@ function readMessage(
   return 'fact';
 }
 
+function validWidth(bits: number): boolean {
+  return bits >= 1 && bits <= 64;
+}
+
 function readBusResource(
   segmentText: string,
   busText: string,
@@ -373,6 +385,7 @@ function readBusResource(
   const at = (what: string, extra = {}) => provenance(what, file, line, extra);
   if (res.type === 'bus') {
     if (!root || !res.range) return 'known';
+    if (res.range.last > 0xffn) return { problem: 'bus range beyond bus ff' };
     const hb = builder.hostBridge(segment, bus, at('host bridge'));
     builder.setHostBridgeBusLast(hb, Number(res.range.last), at('host bridge bus range', { port: id }));
     return 'fact';
@@ -381,8 +394,13 @@ function readBusResource(
   if (root || res.flags.includes('window')) {
     let offset = 0n;
     const busAddress = /\(bus address \[(0x[0-9a-f]+)-(0x[0-9a-f]+)\]\)/i.exec(b[2]);
-    if (busAddress) offset = res.range.start - hexValue(busAddress[1])!;
-    if (offset < 0n) return { problem: 'host bridge window below its bus address: a negative offset cannot be recorded' };
+    if (busAddress) {
+      const busStart = hexValue(busAddress[1]);
+      if (busStart === undefined || busStart > res.range.start) {
+        return { problem: 'bus address of the window not understood (or above its CPU address, which cannot be recorded)' };
+      }
+      offset = res.range.start - busStart;
+    }
     const hb = builder.hostBridge(segment, bus, at('host bridge'));
     builder.addHostBridgeWindow(hb, { ...res.range, offset, source: at('host bridge window', { port: id }) });
     return 'fact';

@@ -13,15 +13,15 @@ import type { SourceLine } from './lines.js';
 import type { HostBuilder } from './merge.js';
 
 const BDF = BDF_PATTERN;
-const LISTING = new RegExp(`^IOMMU [Gg]roup (\\d+):?\\s+(${BDF})\\s*(.*)$`);
-const LISTING_HEAD = /^IOMMU [Gg]roup (\d+):?$/;
+const LISTING = new RegExp(`^IOMMU [Gg]roup (\\d{1,9}):?\\s+(${BDF})\\s*(.*)$`);
+const LISTING_HEAD = /^IOMMU [Gg]roup (\d{1,9}):?$/;
 const LISTING_FAMILY = /^IOMMU [Gg]roup\b(?!:)/;
 const MEMBER = new RegExp(`^(${BDF})(?:\\s+(.*))?$`);
-const KERNEL_ADD = new RegExp(`(?:^|\\s)(${BDF}): Adding to iommu group (\\d+)$`);
-const KERNEL_ADD_OLD = new RegExp(`^iommu: Adding device (${BDF}) to group (\\d+)$`);
+const KERNEL_ADD = new RegExp(`(?:^|\\s)(${BDF}): Adding to iommu group (\\d{1,9})$`);
+const KERNEL_ADD_OLD = new RegExp(`^iommu: Adding device (${BDF}) to group (\\d{1,9})$`);
 const KERNEL_FAMILY = /Adding (?:device \S+ )?to (?:iommu )?group/;
-const GROUP_DEVICE_PATH = new RegExp(`^(?:\\S*?iommu_groups/|\\.?/?)(\\d+)/devices/(${BDF})/?$`);
-const LS_DEVICES = /iommu_groups\/(\d+)\/devices\/?(?:\s|$)/;
+const GROUP_DEVICE_PATH = new RegExp(`^(?:\\S*?iommu_groups/|\\.?/?)(\\d{1,9})/devices/(${BDF})/?$`);
+const LS_DEVICES = /iommu_groups\/(\d{1,9})\/devices\/?(?:\s|$)/;
 const LS_LONG = new RegExp(`\\s(${BDF}) -> \\S+$`);
 
 /** Whether a line states (or tries to state) IOMMU group membership. */

@@ -22,7 +22,6 @@ export { type DetectedKind, detectKind, detectKinds } from './detect.js';
 export { SOURCE_KINDS, type SourceKind } from './common.js';
 export { HostBuilder } from './merge.js';
 export { parseConfigSpace, readSysfsRoot, SYSFS_CAPTURE_SCRIPT, type SysfsOptions } from './sysfs.js';
-export { type SourceLine, splitLines } from './lines.js';
 
 /** Options of {@link importSources} and {@link importText}. */
 export interface ImportOptions {

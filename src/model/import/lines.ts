@@ -124,8 +124,3 @@ function isCommandLike(text: string): boolean {
   const args = text.replace(COMMAND_WORDS, '');
   return args === '' || /[/|$]|(?:^|\s)-\w|reserved_regions|iommu/.test(args);
 }
-
-/** Lines that can carry data: neither blank nor structure. */
-export function isContent(line: SourceLine): boolean {
-  return line.role === 'content';
-}

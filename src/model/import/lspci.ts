@@ -141,9 +141,12 @@ function readBlock(block: Block, builder: HostBuilder, file: string, verdicts: L
     let m: RegExpExecArray | null;
     if (text.startsWith('Capabilities:')) inSriov = /Single Root I\/O Virtualization/.test(text);
 
-    if ((m = /^IOMMU group: (\d+)$/.exec(text))) {
-      group = { value: Number(m[1]), line: at(detail) };
-      fact(detail);
+    if (text.startsWith('IOMMU group:')) {
+      if (!(m = /^IOMMU group: (\d{1,9})$/.exec(text))) problem(detail, 'IOMMU group number not understood');
+      else {
+        group = { value: Number(m[1]), line: at(detail) };
+        fact(detail);
+      }
     } else if (text.startsWith('Region ')) {
       if (/^Region \d+: I\/O ports/.test(text) || inSriov) continue;
       if (!(m = REGION.exec(text))) {
@@ -276,7 +279,7 @@ function barOf(
 }
 
 /** `SrcValid+ TransBlk- …` → flags; undefined when none of the names is there. */
-export function parseAcs(text: string): AcsFlags | undefined {
+function parseAcs(text: string): AcsFlags | undefined {
   const flags: AcsFlags = { ...NO_ACS };
   let seen = 0;
   for (const m of text.matchAll(/(\w+)([+-])/g)) {

@@ -18,6 +18,10 @@
  *   add a warning naming both places. One exception: within one kernel log, a later
  *   assignment of a BAR replaces an earlier one, because the log is chronological and the
  *   kernel does reassign BARs.
+ * - Where the contract needs a value no source gives, the assumption is written into the
+ *   provenance note: a bridge known only by its bus gets subordinate = secondary (a lower
+ *   bound); a host bridge without a bus range reaches up to the next root bus of its segment
+ *   (or ff).
  * - Facts that cannot be placed are reported, not dropped silently: a bridge window of a
  *   bridge whose bus numbers no source gives cannot be a {@link PciBridge} (its secondary bus
  *   is required), so it becomes a warning; that bridge's own BARs stay on its device entry.
@@ -41,7 +45,7 @@ import { emptyHost } from '../host.js';
 import { formatBus } from '../pci.js';
 import { describeProvenance, type Provenance } from '../provenance.js';
 import { compareRanges, formatRange, type IovaRange, sameRange } from '../range.js';
-import { withNote } from './common.js';
+import { provenance, withNote } from './common.js';
 
 /** A value and where it came from. */
 export interface Valued<T> {
@@ -58,7 +62,6 @@ export interface DeviceRecord {
   bars: Bar[];
   /** Regions read through the device's `iommu_group` link: its group's, number unknown so far. */
   groupRegions: ReservedRegion[];
-  iommu?: IommuGeometry;
   source: Provenance;
 }
 
@@ -124,6 +127,7 @@ export class HostBuilder {
     this.texts.set(file, lines);
   }
 
+  /** A warning about `line` of `file` (line 0: about the whole file); `text` defaults to that line. */
   warn(file: string, line: number, message: string, text?: string): void {
     this.warnings.push({ file, line, message, text: text ?? this.textAt(file, line) });
   }
@@ -366,11 +370,11 @@ export class HostBuilder {
     if (this.iommu) host.iommu = this.iommu;
 
     const bridges = this.settleBridges();
-    const bridgeIds = new Set(bridges.map((b) => b.id));
+    const bridgeById = new Map(bridges.map((b) => [b.id, b]));
 
     const devices: Device[] = [];
     for (const record of this.devices.values()) {
-      const bridge = bridges.find((b) => b.id === record.id);
+      const bridge = bridgeById.get(record.id);
       const bars = dedupeBars(record.bars);
       if (bridge) bridge.bars = dedupeBars([...bridge.bars, ...bars]);
       let groupRegions = record.groupRegions;
@@ -380,7 +384,7 @@ export class HostBuilder {
         groupRegions = [];
       }
       // A bridge's device entry is kept only for what only a device entry can say.
-      if (bridgeIds.has(record.id) && !record.group && !record.dmaMaskBits && groupRegions.length === 0 && !record.iommu) continue;
+      if (bridge && !record.group && !record.dmaMaskBits && groupRegions.length === 0) continue;
       const device: Device = {
         id: record.id,
         reservedRegions: sortRegions(groupRegions),
@@ -389,7 +393,6 @@ export class HostBuilder {
       };
       if (record.group) device.group = record.group.value;
       if (record.dmaMaskBits) device.dmaMaskBits = record.dmaMaskBits.value;
-      if (record.iommu) device.iommu = record.iommu;
       if (record.description !== undefined) device.description = record.description;
       devices.push(device);
     }
@@ -489,20 +492,13 @@ export class HostBuilder {
 }
 
 /** Id of a bridge known only by the bus it leads to. */
-export function busBridgeId(segment: number, bus: number): string {
+function busBridgeId(segment: number, bus: number): string {
   return `bus ${formatBus(segment, bus)}`;
 }
 
 /** The provenance of a record first mentioned at `source`: same place, its own name. */
 function derived(source: Provenance, what: string, extra: Partial<Provenance>): Provenance {
-  const out: Provenance = { what };
-  if (source.file !== undefined) out.file = source.file;
-  if (source.line !== undefined) out.line = source.line;
-  if (source.path !== undefined) out.path = source.path;
-  for (const [key, value] of Object.entries(extra) as Array<[keyof Provenance, unknown]>) {
-    if (value !== undefined) (out as unknown as Record<string, unknown>)[key] = value;
-  }
-  return out;
+  return provenance(what, source.file, source.line, { path: source.path, ...extra });
 }
 
 function addRegion(list: ReservedRegion[], region: ReservedRegion): void {

@@ -42,11 +42,11 @@ const SW_MSI = { start: 0x800_0000n, last: 0x80f_ffffn };
 
 const LINE = /^(?:(\S*?)reserved_regions:)?(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(\S+)$/i;
 const FAMILY = /^(?:\S*reserved_regions:)?0x[0-9a-f]+\s+0x/i;
-const GROUP_PATH = /iommu_groups\/(\d+)(?:\/|\s|$)/;
+const GROUP_PATH = /iommu_groups\/(\d{1,9})(?:\/|\s|$)/;
 const DEVICE_PATH = new RegExp(`/devices/(${BDF_PATTERN})(?:/|\\s|$)`);
 
 /** The scope a path or command names, if any. */
-export function scopeOfPath(text: string): RegionScope | undefined {
+function scopeOfPath(text: string): RegionScope | undefined {
   const group = GROUP_PATH.exec(text);
   if (group) return { group: Number(group[1]) };
   const device = DEVICE_PATH.exec(text);
@@ -89,7 +89,7 @@ export function importReservedRegions(
       continue;
     }
     const lineScope = prefix ? (scopeOfPath(prefix) ?? { union: true }) : scope;
-    addRegion(builder, file, line.line, range, sysfsType, lineScope);
+    addScopedRegion(builder, file, line.line, range, sysfsType, lineScope);
     verdicts.fact(line);
   }
 }
@@ -110,7 +110,7 @@ function nextScope(scope: RegionScope, line: SourceLine): RegionScope {
 }
 
 /** Add one region (already parsed) to the place its scope names. */
-export function addRegion(
+function addScopedRegion(
   builder: HostBuilder,
   file: string,
   line: number | undefined,

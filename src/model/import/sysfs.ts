@@ -28,8 +28,8 @@ import { type Dirent, existsSync, lstatSync, readdirSync, readFileSync, readlink
 import { basename, join } from 'node:path';
 import { InputError } from '../errors.js';
 import { type AcsFlags, type BridgeRole, type HostFacts } from '../host.js';
-import { isBdf, normaliseBdf, parseBdf } from '../pci.js';
-import { hexValue, LineVerdicts, provenance } from './common.js';
+import { normaliseBdf, parseBdf } from '../pci.js';
+import { hexValue, isPciAddress, LineVerdicts, provenance } from './common.js';
 import { splitLines } from './lines.js';
 import { ACS_FLAG_NAMES } from './lspci.js';
 import { type BridgeRecord, HostBuilder } from './merge.js';
@@ -156,7 +156,7 @@ class SysfsReader {
     if (!existsSync(dir)) return;
     const groups = this.list(dir)
       .map((e) => e.name)
-      .filter((n) => /^\d+$/.test(n))
+      .filter((n) => /^\d{1,9}$/.test(n))
       .sort((a, b) => Number(a) - Number(b));
     if (groups.length === 0) {
       this.builder.warn(dir, 0, 'no IOMMU groups: the kernel has no IOMMU enabled (or this is not a host with one)', '');
@@ -175,7 +175,7 @@ class SysfsReader {
         reportUnread(lines, verdicts, this.builder, file, 'not a reserved_regions line: expected "0x<start> 0x<end> <type>"');
       }
       for (const entry of this.list(join(dir, name, 'devices'))) {
-        const id = isBdf(entry.name) ? normaliseBdf(entry.name) : `platform:${entry.name}`;
+        const id = isPciAddress(entry.name) ? normaliseBdf(entry.name) : `platform:${entry.name}`;
         this.builder.setDeviceGroup(id, group, provenance('IOMMU group membership', join(dir, name, 'devices', entry.name), undefined, { group, device: id }));
       }
     }
@@ -185,7 +185,7 @@ class SysfsReader {
     const dir = this.path('bus/pci/devices');
     const names = this.list(dir)
       .map((e) => e.name)
-      .filter(isBdf)
+      .filter(isPciAddress)
       .sort();
     for (const name of names) this.readPciDevice(normaliseBdf(name), join(dir, name));
   }
@@ -201,7 +201,7 @@ class SysfsReader {
     try {
       if (lstatSync(groupLink).isSymbolicLink()) {
         const target = basename(readlinkSync(groupLink));
-        if (/^\d+$/.test(target)) {
+        if (/^\d{1,9}$/.test(target)) {
           const group = Number(target);
           this.builder.setDeviceGroup(bdf, group, provenance('IOMMU group membership', groupLink, undefined, { device: bdf, group }));
         }
@@ -228,12 +228,14 @@ class SysfsReader {
       bridge = this.builder.bridge(bdf, segment, provenance('PCI bridge', dir, undefined, { port: bdf }));
       const sec = this.read(join(dir, 'secondary_bus_number'))?.trim();
       const sub = this.read(join(dir, 'subordinate_bus_number'))?.trim();
-      if (sec !== undefined && sub !== undefined && /^\d+$/.test(sec) && /^\d+$/.test(sub)) {
+      if (sec !== undefined && sub !== undefined && isBus(sec) && isBus(sub)) {
         this.builder.setBridgeBuses(
           bridge,
           { primary: bus, secondary: Number(sec), subordinate: Number(sub) },
           provenance('bus numbers', join(dir, 'secondary_bus_number'), 1, { port: bdf }),
         );
+      } else if (sec !== undefined || sub !== undefined) {
+        this.builder.warn(join(dir, 'secondary_bus_number'), 1, `bus numbers "${sec}"/"${sub}" of ${bdf} are not 0-255`, sec ?? '');
       }
       if (config?.role) this.builder.setBridgeRole(bridge, config.role, provenance('PCIe port type', join(dir, 'config'), undefined, { port: bdf }));
       if (config?.acs) this.builder.setAcs(bridge, config.acs, provenance('ACS', join(dir, 'config'), undefined, { port: bdf }));
@@ -328,6 +330,11 @@ class SysfsReader {
       });
     }
   }
+}
+
+/** A bus number as sysfs prints it: decimal, 0-255. */
+function isBus(text: string): boolean {
+  return /^\d{1,3}$/.test(text) && Number(text) <= 255;
 }
 
 const PORT_TYPES: Record<number, BridgeRole> = { 4: 'root-port', 5: 'switch-upstream', 6: 'switch-downstream', 7: 'pci-bridge', 8: 'pci-bridge' };
