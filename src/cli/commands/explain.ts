@@ -119,7 +119,7 @@ export function explainJson(result: IoasResult<MapInfo | AttachInfo>) {
   const warnings = result.warnings.map(warningJson);
   if (result.ok) {
     const placed = 'iova' in result ? { iova: result.iova, last: result.last, length: result.length, alignment: result.alignment } : { device: result.device, newDomain: result.newDomain, alignment: result.alignment };
-    return { accepted: true, errno: null, code: 0, rule: null, message: acceptedMessage(result), involved: [], suggestion: null, alternatives: [], warnings, ...placed };
+    return { accepted: true, errno: null, code: 0, rule: null, message: acceptedMessage(result), involved: [], blocking: null, suggestion: null, alternatives: [], warnings, ...placed };
   }
   const [suggestion, ...alternatives] = result.suggestions.map(suggestionJson);
   return {
