@@ -101,6 +101,12 @@ describe('lspci importer', () => {
     expect(host.warnings).toEqual([]);
   });
 
+  it('text at column 0 after a short line is not a wrap: the block ends and the text is reported', () => {
+    const host = importText(['00:1f.0 ISA bridge: Intel LPC', 'This is all I could find.'].join('\n'), 'short.txt');
+    expect(device(host, '0000:00:1f.0').description).toBe('ISA bridge: Intel LPC');
+    expect(host.warnings.map((w) => w.line)).toEqual([2]);
+  });
+
   it('disabled and closed windows are absent, not errors', () => {
     const host = importText(
       [

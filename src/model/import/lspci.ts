@@ -10,8 +10,10 @@
  * lines inside the SR-IOV capability give only the VF BARs' bases (their sizes are on the
  * VFs' own `[virtual]` BARs) and are skipped too.
  *
- * A line at column 0 inside a block that is not a new header continues the line before it:
- * mail clients wrap long lspci lines (`ACSCap: … UpstreamFwd+` / `EgressCtrl- DirectTrans+`).
+ * A line at column 0 inside a block that is not a new header continues the line before it
+ * when that line is long enough to have been wrapped (60 columns or more): mail clients wrap
+ * long lspci lines (`ACSCap: … UpstreamFwd+` / `EgressCtrl- DirectTrans+`). After a short
+ * line, text at column 0 ends the block (prose written right after the output).
  * Bridges (class `PCI bridge`, or a `Bus:` line) are reported as bridges, with their own BARs;
  * other functions as devices. lspci does not show DMA masks.
  */
@@ -44,6 +46,7 @@ const BUS = /^Bus: primary=([0-9a-f]+), secondary=([0-9a-f]+), subordinate=([0-9
 const WINDOW = /^(Prefetchable memory|Memory) behind bridge:\s*(.*)$/;
 const EXPRESS =
   /^Capabilities: \[[0-9a-f]+(?: v\d+)?\] Express (?:\(v\d+\) )?(Root Port|Upstream Port|Downstream Port|Endpoint|Legacy Endpoint|Root Complex Integrated Endpoint|Root Complex Event Collector|PCI-Express to PCI\/PCI-X Bridge|PCI\/PCI-X to PCI-Express Bridge)/;
+const WRAP_COLUMN = 60;
 const SIZE_UNITS: Record<string, bigint> = { '': 0n, K: 10n, M: 20n, G: 30n, T: 40n, P: 50n };
 
 const ROLES: Record<string, BridgeRole> = {
@@ -96,9 +99,15 @@ function splitBlocks(lines: readonly SourceLine[], verdicts: LineVerdicts): Bloc
       last = { text: header[2], lines: [line] };
       block = { bdf: header[1], header: last, details: [] };
       blocks.push(block);
-    } else if (block && last && !/^\s/.test(line.body)) {
-      last.text += ` ${line.body.trim()}`;
-      last.lines.push(line);
+    } else if (block && !/^\s/.test(line.body)) {
+      if (last && wrapped(last)) {
+        last.text += ` ${line.body.trim()}`;
+        last.lines.push(line);
+      } else {
+        // Text at column 0 after a short line is not a wrap: the block has ended.
+        block = undefined;
+        last = undefined;
+      }
     } else if (block) {
       last = { text: line.body.trim(), lines: [line] };
       block.details.push(last);
@@ -107,6 +116,11 @@ function splitBlocks(lines: readonly SourceLine[], verdicts: LineVerdicts): Bloc
     }
   }
   return blocks;
+}
+
+/** Mail clients wrap near 72 columns: only a long line can have been wrapped. */
+function wrapped(logical: Logical): boolean {
+  return logical.lines[logical.lines.length - 1].body.length >= WRAP_COLUMN;
 }
 
 function readBlock(block: Block, builder: HostBuilder, file: string, verdicts: LineVerdicts): void {
