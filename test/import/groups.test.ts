@@ -40,6 +40,7 @@ describe('IOMMU group importer', () => {
         '[root@h iommu_groups]# ls /sys/kernel/iommu_groups/25/devices/',
         '0000:05:00.0  0000:05:00.1',
         '$ ls -l /sys/kernel/iommu_groups/26/devices',
+        'total 0',
         'lrwxrwxrwx 1 root root 0 Mar  8 20:54 0000:07:00.0 -> ../../../../devices/pci0000:00/0000:00:01.0/0000:07:00.0',
       ].join('\n'),
       'ls.txt',

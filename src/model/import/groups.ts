@@ -89,6 +89,10 @@ export function importGroups(lines: readonly SourceLine[], builder: HostBuilder,
       continue;
     }
     if (listing !== undefined) {
+      if (/^total \d+$/.test(text)) {
+        verdicts.known(line); // the first line of `ls -l`
+        continue;
+      }
       const long = LS_LONG.exec(text);
       const words = long ? [long[1]] : text.split(/\s+/);
       const single = MEMBER.exec(text);
