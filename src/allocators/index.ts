@@ -1,2 +1,4 @@
 /** Allocators over an IOVA space. */
 export * from './dma-iova/index.js';
+export * from './ioas/index.js';
+export * from './hotplug.js';

@@ -4,22 +4,19 @@
  * - advertise: the kernel reports the usable ranges and the alignment; userspace picks.
  * - request / ack-or-nack: userspace states what it needs (a window of this size anywhere,
  *   at this base, or within `[base, max]`) and gets a concrete placement or an explanation.
- * - hot-plug: can a device not yet attached join an IOAS whose layout is fixed?
+
+ * The hot-plug check, which needs the kernel's attach rules, lives with the IOAS model
+ * (`src/allocators/hotplug.ts`).
  */
 import { AddressSpace, type AddressSpaceOptions } from '../model/address-space.js';
-import type { Hole } from '../model/hole.js';
-import { kernelEnforces } from '../model/hole.js';
 import type { HostFacts } from '../model/host.js';
 import type { Policy } from '../model/policy.js';
-import { overlaps, type IovaRange } from '../model/range.js';
+import type { Hole } from '../model/hole.js';
+import type { IovaRange } from '../model/range.js';
 import type { Conflict } from './explain.js';
 import type { ExactOracle } from './oracle.js';
-import type { ExistingMapping } from './problem.js';
 import { type Placement, type Repair, solve } from './solve.js';
 import { parsePlacementSpec } from './spec.js';
-import type { Layout } from './verify.js';
-import { describeHole, describePlacement } from './words.js';
-import { formatSize } from '../model/address.js';
 
 export interface Advertisement {
   policy: Policy;
@@ -80,69 +77,4 @@ export async function requestWindow(host: HostFacts, want: WindowRequest, option
   if (answer.status === 'sat') return { ack: true, placement: answer.placements[0] };
   if (answer.status === 'unsat') return { ack: false, conflicts: answer.conflicts, repairs: answer.repairs };
   return { ack: false, unknown: answer.reason };
-}
-
-/** A placement of the layout that a device's holes would collide with. */
-export interface AttachCollision {
-  placement: string;
-  hole: Hole;
-  /** Whether the kernel refuses the attach for it (a peer-to-peer hole is accepted and misroutes DMA). */
-  enforced: boolean;
-  message: string;
-}
-
-export interface AttachCheck {
-  device: string;
-  ok: boolean;
-  /** What the attach ioctl would fail with under the policy, when it fails. */
-  errno?: 'EADDRINUSE' | 'EINVAL';
-  collisions: AttachCollision[];
-  /** The new domain's smallest page, when it would raise the IOAS alignment beyond what the layout satisfies. */
-  alignment?: { required: bigint; misaligned: string[] };
-  message: string;
-}
-
-/**
- * Hot-plug check: can `device` attach to the IOAS holding `layout` on `host`? iommufd refuses a
- * reservation that hits an existing area with EADDRINUSE (and a larger minimum page that areas
- * do not satisfy, too); VFIO type1 refuses a device whose reserved regions or aperture cut
- * existing mappings with EINVAL. Peer-to-peer collisions are not refused, but listed.
- */
-export function checkAttach(layout: Layout, host: HostFacts, device: string, policy: Policy = layout.policy ?? 'iommufd'): AttachCheck {
-  const space = AddressSpace.build(host, { policy, devices: [device], dmaApiHoles: layout.dmaApiHoles });
-  const areas = [
-    ...layout.placements.map((p) => ({ name: p.name, start: p.iova, last: p.iova + p.size - 1n, size: p.size })),
-    ...(layout.existing ?? []).map((m: ExistingMapping) => ({ name: m.name, start: m.start, last: m.last, size: m.last - m.start + 1n })),
-  ];
-  const collisions: AttachCollision[] = [];
-  for (const area of areas) {
-    for (const hole of space.holes) {
-      if (!overlaps(hole, area)) continue;
-      collisions.push({
-        placement: area.name,
-        hole,
-        enforced: kernelEnforces(hole.kind, policy),
-        message: `${describePlacement(area.name, area.start, area.size)} overlaps ${describeHole(hole)}`,
-      });
-    }
-  }
-  const misaligned = policy === 'iommufd' ? areas.filter((a) => a.start % space.alignment !== 0n || a.size % space.alignment !== 0n).map((a) => a.name) : [];
-  const refused = collisions.some((c) => c.enforced) || misaligned.length > 0;
-  const errno = refused ? (policy === 'vfio-type1' ? 'EINVAL' : 'EADDRINUSE') : undefined;
-  const message = refused
-    ? `attaching ${device} fails with -${errno}: ${[
-        ...collisions.filter((c) => c.enforced).map((c) => c.message),
-        ...(misaligned.length > 0 ? [`its ${formatSize(space.alignment)} minimum page does not fit ${misaligned.map((n) => `\`${n}\``).join(', ')}`] : []),
-      ].join('; ')}`
-    : collisions.length > 0
-      ? `${device} can attach, but its DMA to ${collisions.map((c) => `\`${c.placement}\``).join(', ')} would be routed to a peer instead of memory: ${collisions.map((c) => c.message).join('; ')}`
-      : `${device} can attach: none of its holes touches the layout`;
-  return {
-    device,
-    ok: !refused && collisions.length === 0,
-    errno,
-    collisions,
-    alignment: misaligned.length > 0 ? { required: space.alignment, misaligned } : undefined,
-    message,
-  };
 }

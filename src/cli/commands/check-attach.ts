@@ -3,7 +3,7 @@ import { toJson } from '../../model/serialise.js';
 import { InputError } from '../../model/errors.js';
 import { readJsonFile } from '../../model/load.js';
 import { layoutOf, parseLayout } from '../../solver/layout.js';
-import { type AttachCheck, checkAttach } from '../../solver/negotiate.js';
+import { checkHotplug, type HotplugCheck } from '../../allocators/hotplug.js';
 import { solve } from '../../solver/solve.js';
 import { parsePlacementSpec } from '../../solver/spec.js';
 import type { Layout } from '../../solver/verify.js';
@@ -67,7 +67,7 @@ const command: Command = {
       layout = parseLayout(data, file);
       host = await loadHost([values.host]);
     }
-    const check = checkAttach(layout, host, values.device, values.policy ? policyOption(values.policy) : undefined);
+    const check = checkHotplug(layout, host, values.device, values.policy ? policyOption(values.policy) : undefined);
     io.out(values.json ? toJson(checkJson(check)) : checkText(check));
     return check.ok ? EXIT.ok : EXIT.rejected;
   },
@@ -75,25 +75,31 @@ const command: Command = {
 
 export default command;
 
-function checkJson(c: AttachCheck) {
+function checkJson(c: HotplugCheck) {
   return {
     device: c.device,
     ok: c.ok,
     errno: c.errno ?? null,
+    code: c.code ?? 0,
+    rule: c.rule ?? null,
+    message: c.message,
     collisions: c.collisions.map((x) => ({
       placement: x.placement,
       hole: { start: x.hole.start, last: x.hole.last, kind: x.hole.kind, type: x.hole.type, source: describeProvenance(x.hole.source) },
       enforced: x.enforced,
       message: x.message,
     })),
-    alignment: c.alignment ?? null,
-    message: c.message,
+    warnings: c.warnings.map((w) => w.message),
+    suggestions: c.suggestions.map((s) => s.text),
   };
 }
 
-function checkText(c: AttachCheck): string {
-  const head = c.ok ? 'OK' : c.errno ? `REFUSED (-${c.errno})` : 'ATTACHES, BUT DMA WOULD BE MISROUTED';
+function checkText(c: HotplugCheck): string {
+  const head = c.ok ? 'OK' : c.errno ? `REFUSED (-${c.errno}, ${c.rule})` : 'ATTACHES, BUT DMA WOULD BE MISROUTED';
   const lines = [`${head}: ${c.message}`];
+  if (c.collisions.length > 0) lines.push('Collisions:');
   for (const x of c.collisions) lines.push(`  - ${x.message}${x.enforced ? '' : '  [not refused by the kernel]'}`);
+  if (c.suggestions.length > 0) lines.push('Would work instead:');
+  for (const s of c.suggestions) lines.push(`  - ${s.text}`);
   return lines.join('\n');
 }
