@@ -17,8 +17,6 @@ export interface Io {
 
 export interface Command {
   name: string;
-  /** One line for `iova --help`. */
-  summary: string;
   /** Full help text for `iova <name> --help`. */
   help: string;
   run(argv: string[], io: Io): Promise<number>;

@@ -11,6 +11,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   solve: { summary: 'place requests in a host IOVA space (Z3), or explain the conflict and offer repairs', load: () => import('./commands/solve.js') },
   verify: { summary: 'check a fixed layout against hosts offline, listing every violation with its source', load: () => import('./commands/verify.js') },
   explain: { summary: 'why the kernel would refuse a map or an attach (iommufd, VFIO type1), and what would work', load: () => import('./commands/explain.js') },
+  replay: { summary: "run an IOVA-domain trace through the DMA-API allocator (the kernel's iova.c, exactly)", load: () => import('./commands/replay.js') },
+  schema: { summary: 'print the JSON Schema of a host, spec, layout or IOAS-state file', load: () => import('./commands/schema.js') },
   'check-attach': { summary: 'can a device be hot-plugged into a fixed layout? which region collides, which errno', load: () => import('./commands/check-attach.js') },
 };
 

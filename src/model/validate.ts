@@ -7,7 +7,9 @@ import { parseAddress, parseOffset, parseSize } from './address.js';
 import { InputError } from './errors.js';
 import { type IovaRange, rangeOfSize } from './range.js';
 
-const numberLike = z.union([z.string(), z.number(), z.bigint()]);
+/** Where an address or size is read: a string, a JSON number, or (from code) a bigint. */
+export const zNumberLike = z.union([z.string(), z.number(), z.bigint()]);
+const numberLike = zNumberLike;
 
 function parsed<T>(parse: (value: string | number | bigint) => T) {
   return numberLike.transform((value, ctx): T => {

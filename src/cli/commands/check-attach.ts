@@ -36,7 +36,6 @@ Exit codes: 0 the device can attach safely, 1 it cannot (or its DMA would be mis
 
 const command: Command = {
   name: 'check-attach',
-  summary: 'can a device be hot-plugged into a fixed layout? which region collides, which errno',
   help,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('check-attach', argv, {

@@ -37,7 +37,6 @@ Exit codes: 0 accepted, 1 rejected, 2 bad input.`;
 
 const command: Command = {
   name: 'explain',
-  summary: 'why the kernel would refuse a map or an attach (iommufd, VFIO type1), and what would work',
   help,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('explain', argv, {

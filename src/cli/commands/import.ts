@@ -23,7 +23,6 @@ Options:
 
 const command: Command = {
   name: 'import',
-  summary: 'read sysfs trees, reserved_regions, lspci, /proc/iomem and dmesg into a host file',
   help,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('import', argv, {

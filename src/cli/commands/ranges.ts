@@ -30,7 +30,6 @@ windows under iommufd/VFIO): a mapping there is accepted and then misbehaves.`;
 
 const command: Command = {
   name: 'ranges',
-  summary: 'usable IOVA ranges of a host under a policy, with every hole and its source',
   help,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('ranges', argv, {

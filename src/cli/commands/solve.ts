@@ -30,7 +30,6 @@ Exit codes: 0 sat, 1 unsat, 2 bad input, 3 unknown.`;
 
 const command: Command = {
   name: 'solve',
-  summary: 'place requests in a host IOVA space (Z3), or explain the conflict and offer repairs',
   help,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('solve', argv, {

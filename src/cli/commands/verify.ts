@@ -26,7 +26,6 @@ Exit codes: 0 every host accepts, 1 some host rejects, 2 bad input.`;
 
 const command: Command = {
   name: 'verify',
-  summary: 'check a fixed layout against hosts offline, listing every violation with its source',
   help,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('verify', argv, {
