@@ -24,13 +24,19 @@ export interface Command {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** What parsing gives for each option: a string, strings, a boolean, or nothing when absent. */
+export type ParsedValues<O extends Options> = {
+  [K in keyof O]?: O[K] extends { type: 'string' } ? (O[K] extends { multiple: true } ? string[] : string) : O[K] extends { multiple: true } ? boolean[] : boolean;
+};
+
 /**
  * Parse a subcommand's arguments; unknown options and missing values become {@link InputError}
  * (exit 2) with a pointer to `--help`.
  */
-export function parseCommandArgs<O extends Options>(command: string, argv: string[], options: O) {
+export function parseCommandArgs<O extends Options>(command: string, argv: string[], options: O): { values: ParsedValues<O>; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    return { values: parsed.values as ParsedValues<O>, positionals: parsed.positionals };
   } catch (error) {
     throw new InputError(`${(error as Error).message.replace(/\. To specify.*$/s, '')} (see: iova ${command} --help)`);
   }
