@@ -14,15 +14,18 @@ export interface MinimalCore {
 }
 
 /**
- * The order in which members are tried for removal: what we would rather not show first —
- * relations and broad holes (peer windows before the BARs inside them, larger holes before
- * smaller ones) — so that the conflict keeps the most specific facts.
+ * The order in which members are tried for removal; what is tried last is kept when there is
+ * a choice. Peer windows go before the BARs inside them and larger holes before smaller ones,
+ * so that the most specific fact stays; existing mappings go before holes, and holes before
+ * alignment, so that a conflict names what the kernel checks first (alignment, then reserved
+ * ranges, then mappings) and agrees with the IOAS model's verdict.
  */
 function removalOrder(a: Constraint, b: Constraint): number {
   const rank = (c: Constraint) => {
-    if (c.kind === 'hole') return c.hole.type === 'peer-window' ? 0 : 1;
-    if (c.kind === 'disjoint' || c.kind === 'same-window') return 2;
-    return 3;
+    if (c.kind === 'hole') return c.hole.type === 'peer-window' ? 0 : 2;
+    if (c.kind === 'existing') return 1;
+    if (c.kind === 'disjoint' || c.kind === 'same-window') return 3;
+    return 4;
   };
   const size = (c: Constraint) => (c.kind === 'hole' ? c.hole.last - c.hole.start : -1n);
   return rank(a) - rank(b) || (size(a) > size(b) ? -1 : size(a) < size(b) ? 1 : 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
