@@ -1,0 +1,169 @@
+import { writeFileSync } from 'node:fs';
+import { AddressSpace } from '../../model/address-space.js';
+import { InputError } from '../../model/errors.js';
+import type { HostFacts } from '../../model/host.js';
+import { readJsonFile } from '../../model/load.js';
+import { parseHostFacts } from '../../model/schema.js';
+import { renderHtml, renderSvg, type Scene, sceneOfLayout, sceneOfSolution, sceneOfSpace } from '../../render/index.js';
+import { parseLayout } from '../../solver/layout.js';
+import { solve } from '../../solver/solve.js';
+import { parsePlacementSpec } from '../../solver/spec.js';
+import { type Command, EXIT, listOption, parseCommandArgs, policyOption } from '../command.js';
+import { exactEngine } from '../engine.js';
+import { isJsonPath, loadHost } from '../inputs.js';
+import { timeoutOption } from './solve.js';
+
+const help = `Usage: iova render <host.json | sources… | spec.json | layout.json> [-o FILE] [options]
+
+Draw an IOVA space as an address map: the aperture windows, every hole coloured by kind
+(reserved regions by type) and stacked where holes overlap, the usable ranges, and
+placements labelled with name and size. What is drawn depends on the input, decided by its
+content:
+
+  host      a host file from \`iova import\`, or sources to import (sysfs roots,
+            reserved_regions, lspci -vvv, /proc/iomem, dmesg): the space alone
+  spec      a placement spec (has "requests"): solved first; the placements when sat, or
+            each conflict with the holes and ranges it names highlighted when unsat
+  layout    a layout (has "placements"; needs --host): its placements, with every
+            violation \`iova verify\` would report highlighted
+
+The axis is segmented, not linear: it breaks at every boundary and gives each segment a
+width that grows with the logarithm of its size, so a 4 KiB hole stays visible next to a
+1 TiB window. The picture says so in its footer.
+
+Options:
+  -o, --output FILE   write the picture to FILE: .svg (the default format) or .html (the
+                      SVG inline, hover details with full provenance, tables); without -o
+                      the SVG goes to standard output
+  --format F          svg or html, whatever FILE's extension
+  --host HOST         the host a layout is drawn on (repeat to give several sources); for a
+                      spec, replaces the spec's own host
+  --policy P          iommufd, vfio-type1 or dma-iommu (default: the spec's or layout's,
+                      else iommufd)
+  --devices A,B       attach only these devices (PCI addresses, or group:N)
+  --dma-api-holes     include host-bridge windows and dma-ranges gaps (--no-dma-api-holes
+                      leaves them out)
+  --title TEXT        the picture's title
+  --width PX          picture width in pixels (default 1280)
+  --timeout MS        for a spec: SMT solver time per question (default 10000)
+  -h, --help          this text
+
+Exit codes: 0 the picture was written (whatever it shows), 2 bad input.`;
+
+/** What an input file holds, decided by its content. */
+export type InputKind = 'host' | 'spec' | 'layout';
+
+/** A placement spec has `requests`, a layout has `placements`; anything else is read as host facts. */
+export function detectInputKind(data: unknown): InputKind {
+  if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
+    if ('requests' in data) return 'spec';
+    if ('placements' in data) return 'layout';
+  }
+  return 'host';
+}
+
+const command: Command = {
+  name: 'render',
+  help,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs('render', argv, {
+      output: { type: 'string', short: 'o' },
+      format: { type: 'string' },
+      host: { type: 'string', multiple: true },
+      policy: { type: 'string' },
+      devices: { type: 'string', multiple: true },
+      'dma-api-holes': { type: 'boolean' },
+      'no-dma-api-holes': { type: 'boolean' },
+      title: { type: 'string' },
+      width: { type: 'string' },
+      timeout: { type: 'string' },
+    });
+    if (positionals.length === 0) throw new InputError('nothing to draw: name a host file, sources, a spec or a layout (see: iova render --help)');
+    const format = formatOption(values.format, values.output);
+    const width = widthOption(values.width);
+    const overrides = {
+      policy: values.policy === undefined ? undefined : policyOption(values.policy),
+      devices: listOption(values.devices),
+      dmaApiHoles: values['dma-api-holes'] ? true : values['no-dma-api-holes'] ? false : undefined,
+    };
+    const hostOperands = values.host ?? [];
+
+    // One JSON file is read once and classified by content; anything else is host sources.
+    const single = positionals.length === 1 && isJsonPath(positionals[0]) ? positionals[0] : undefined;
+    const data = single !== undefined ? readJsonFileOrDirectory(single) : undefined;
+    const kind: InputKind = data === undefined ? 'host' : detectInputKind(data.value);
+    if (kind === 'host' && hostOperands.length > 0) throw new InputError('--host is for a spec or a layout; a host input is drawn as it is');
+
+    let scene: Scene;
+    if (kind === 'spec' && single !== undefined && data !== undefined) {
+      const host = hostOperands.length > 0 ? await loadHost(hostOperands) : undefined;
+      const problem = parsePlacementSpec(withOverrides(data.value, overrides), single, host);
+      const result = await solve(problem, { exact: exactEngine({ timeoutMs: timeoutOption(values.timeout) }) });
+      scene = sceneOfSolution(problem, result, { title: values.title });
+    } else if (kind === 'layout' && single !== undefined && data !== undefined) {
+      if (hostOperands.length === 0) throw new InputError('a layout is drawn on a host: give --host host.json');
+      const layout = parseLayout(data.value, single);
+      const host = await loadHost(hostOperands);
+      const space = AddressSpace.build(host, {
+        policy: overrides.policy ?? layout.policy,
+        devices: overrides.devices ?? layout.devices,
+        dmaApiHoles: overrides.dmaApiHoles ?? layout.dmaApiHoles,
+      });
+      scene = sceneOfLayout(space, layout, { title: values.title });
+    } else {
+      const host: HostFacts = data !== undefined && single !== undefined ? parseHostFacts(data.value, single) : await loadHost(positionals);
+      const space = AddressSpace.build(host, overrides);
+      scene = sceneOfSpace(space, { title: values.title });
+    }
+
+    const picture = format === 'html' ? renderHtml(scene, { width }) : `${renderSvg(scene, { width })}\n`;
+    if (values.output === undefined) {
+      io.out(picture.trimEnd());
+      return EXIT.ok;
+    }
+    try {
+      writeFileSync(values.output, picture);
+    } catch (error) {
+      throw new InputError(`cannot write: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file: values.output });
+    }
+    io.out(`wrote ${values.output} (${kind}: ${scene.summary})`);
+    return EXIT.ok;
+  },
+};
+
+export default command;
+
+/** A JSON file's content, or undefined when the path is a directory (a sysfs root named *.json). */
+function readJsonFileOrDirectory(file: string): { value: unknown } | undefined {
+  try {
+    return { value: readJsonFile(file) };
+  } catch (error) {
+    if (error instanceof InputError && /EISDIR/.test(error.message)) return undefined;
+    throw error;
+  }
+}
+
+function withOverrides(spec: unknown, overrides: { policy?: string; devices?: string[]; dmaApiHoles?: boolean }): unknown {
+  const out: Record<string, unknown> = { ...(spec as Record<string, unknown>) };
+  if (overrides.policy !== undefined) out.policy = overrides.policy;
+  if (overrides.devices !== undefined) out.devices = overrides.devices;
+  if (overrides.dmaApiHoles !== undefined) out.dmaApiHoles = overrides.dmaApiHoles;
+  return out;
+}
+
+function formatOption(format: string | undefined, output: string | undefined): 'svg' | 'html' {
+  if (format !== undefined) {
+    if (format !== 'svg' && format !== 'html') throw new InputError(`--format must be svg or html, not "${format}"`);
+    return format;
+  }
+  if (output === undefined || /\.svg$/i.test(output)) return 'svg';
+  if (/\.html?$/i.test(output)) return 'html';
+  throw new InputError(`cannot tell the format of "${output}": name it .svg or .html, or give --format`);
+}
+
+function widthOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const width = Number(value);
+  if (!Number.isSafeInteger(width) || width < 480 || width > 20_000) throw new InputError(`--width must be a whole number of pixels from 480 to 20000, not "${value}"`);
+  return width;
+}
