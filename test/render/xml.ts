@@ -32,13 +32,13 @@ export function parseXml(source: string): XmlElement {
     while (at < source.length && /\s/.test(source[at])) at++;
   };
   const decode = (text: string): string =>
-    text.replace(/&([^;]*);|&/g, (whole, entity: string | undefined) => {
-      if (entity === undefined) fail('bare "&"');
+    text.replace(/&([^;&\s]*);|&/g, (whole, entity: string | undefined) => {
+      if (entity === undefined) return fail('bare "&"');
       const known: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-      if (entity in known) return known[entity as string];
-      const hex = /^#x([0-9a-fA-F]+)$/.exec(entity as string);
+      if (entity in known) return known[entity];
+      const hex = /^#x([0-9a-fA-F]+)$/.exec(entity);
       if (hex) return String.fromCodePoint(parseInt(hex[1], 16));
-      const dec = /^#([0-9]+)$/.exec(entity as string);
+      const dec = /^#([0-9]+)$/.exec(entity);
       if (dec) return String.fromCodePoint(Number(dec[1]));
       return fail(`unknown entity "${whole}"`);
     });
