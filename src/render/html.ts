@@ -24,7 +24,7 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:15px;margin:20px 0 6px}
 #details pre{margin:0;white-space:pre-wrap;font-family:${FONT_FAMILY};font-size:12px}
 table{border-collapse:collapse;font-size:12px}
 th,td{border-bottom:1px solid ${COLOURS.grid};padding:3px 8px;text-align:left;vertical-align:top}
-td.addr{font-family:${FONT_FAMILY};white-space:nowrap}
+td.addr{font-family:${FONT_FAMILY};white-space:nowrap}td.size{white-space:nowrap}
 tr[data-ref]{cursor:pointer}tr[data-ref]:hover{background:${COLOURS.stripe}}
 tr.conflict td{color:${COLOURS.conflict}}
 .swatch{display:inline-block;width:10px;height:10px;margin-right:6px;vertical-align:middle;border:1px solid #fff}
@@ -142,7 +142,7 @@ function usableTable(scene: Scene): string {
 }
 
 function rangeCells(r: IovaRange): string {
-  return `<td class="addr">${hexGrouped(r.start)}</td><td class="addr">${hexGrouped(r.last)}</td><td>${escapeXml(formatSize(sizeOf(r)))}</td>`;
+  return `<td class="addr">${hexGrouped(r.start)}</td><td class="addr">${hexGrouped(r.last)}</td><td class="size">${escapeXml(formatSize(sizeOf(r)))}</td>`;
 }
 
 function table(title: string, headings: string[], rows: string[]): string {

@@ -207,7 +207,8 @@ export function sceneOfLayout(space: AddressSpace, layout: Layout, options: Scen
     scene.conflicts.push({
       label: `Violation ${i + 1}`,
       message: v.message + (v.enforced ? '' : ' [the kernel would not refuse this; the DMA would misbehave]'),
-      details: v.source ? [describeProvenance(v.source)] : [],
+      // The source, unless the message already quotes it.
+      details: v.source && !v.message.includes(describeProvenance(v.source)) ? [describeProvenance(v.source)] : [],
       ranges: uniqueRanges(ranges),
     });
   });
