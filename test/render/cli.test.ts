@@ -2,9 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Io } from '../../src/cli/command.js';
 import { detectInputKind } from '../../src/cli/commands/render.js';
-import { main } from '../../src/cli/main.js';
+import { iova } from '../cli/run.js';
 import { bigGuestLayout, EPYC_SOURCES, richHostInput } from './fixtures.js';
 import { findAll, parseXml, textOf } from './xml.js';
 
@@ -23,14 +22,6 @@ beforeAll(() => {
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function iova(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (t) => out.push(t), err: (t) => err.push(t), isTty: false };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('detectInputKind', () => {
   it('tells specs, layouts and hosts apart by content', () => {
