@@ -36,7 +36,7 @@ const layout = parseLayout(
   },
   'big-guest.json',
 );
-const scene = sceneOfLayout(AddressSpace.build(host), layout, { title: 'A 1 TiB guest on an AMD EPYC host (iommufd)' });
+const scene = sceneOfLayout(AddressSpace.build(host), layout, { title: 'A 1 TiB guest on an AMD EPYC host (iommufd)', file: 'big-guest.json' });
 
 const base = join('examples', 'render-amd-big-guest');
 const svg = `${renderSvg(scene)}\n`;

@@ -9,6 +9,7 @@ export { assignLanes, laneCount, type Span } from './lanes.js';
 export { HOLE_CATEGORIES, type HoleCategory, holeCategory } from './palette.js';
 export { type Extent, LOG2_FLOOR, log2Big, type ScaleOptions, type Segment, SegmentedScale } from './scale.js';
 export {
+  type LayoutSceneOptions,
   type Scene,
   type SceneConflict,
   type SceneHole,

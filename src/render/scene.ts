@@ -91,6 +91,13 @@ export interface SceneOptions {
   title?: string;
 }
 
+export interface LayoutSceneOptions extends SceneOptions {
+  /** The violations to show; default: what {@link verifyInSpace} finds. */
+  violations?: readonly Violation[];
+  /** The layout file, named in each placement's provenance. */
+  file?: string;
+}
+
 /** The address space alone: windows, holes and usable ranges. */
 export function sceneOfSpace(space: AddressSpace, options: SceneOptions = {}): Scene {
   return {
@@ -158,7 +165,7 @@ export function sceneOfSolution(problem: Problem, result: SolveResult, options: 
  * A layout on a host: its placements, with every violation that {@link verifyInSpace} finds
  * (or the ones given) highlighted on the placements, holes and mappings it names.
  */
-export function sceneOfLayout(space: AddressSpace, layout: Layout, options: SceneOptions & { violations?: readonly Violation[] } = {}): Scene {
+export function sceneOfLayout(space: AddressSpace, layout: Layout, options: LayoutSceneOptions = {}): Scene {
   const existing = layout.existing ?? [];
   const violations = options.violations ?? verifyInSpace(space, layout.placements, existing);
   const scene: Scene = {
@@ -168,8 +175,7 @@ export function sceneOfLayout(space: AddressSpace, layout: Layout, options: Scen
     summary: violations.length === 0 ? 'accepted: no violation' : `rejected: ${violations.length} violation${plural(violations.length)}`,
     existing: existing.map(mappingOf),
     placements: layout.placements
-      .filter((p) => p.size > 0n && p.iova + p.size - 1n <= MAX_ADDRESS)
-      .map((p) => ({
+      .map((p, i) => ({
         name: p.name,
         start: p.iova,
         last: p.iova + p.size - 1n,
@@ -180,8 +186,11 @@ export function sceneOfLayout(space: AddressSpace, layout: Layout, options: Scen
           ...(p.align !== undefined ? [`align ${formatSize(p.align)}`] : []),
           ...(p.dmaBits !== undefined ? [`${p.dmaBits}-bit DMA mask`] : []),
           ...(p.within !== undefined ? [`within ${p.within.map((w) => describeRange(w)).join(' or ')}`] : []),
+          describeProvenance({ what: `placement ${p.name}`, path: `placements[${i}]`, ...(options.file ? { file: options.file } : {}) }),
         ],
-      })),
+      }))
+      // A placement that runs past 2^64 has no picture; its violation is still listed.
+      .filter((p) => p.size > 0n && p.last <= MAX_ADDRESS),
   };
   violations.forEach((v, i) => {
     const ranges: IovaRange[] = [];
@@ -191,7 +200,8 @@ export function sceneOfLayout(space: AddressSpace, layout: Layout, options: Scen
         ranges.push(p);
       }
     }
-    if (v.hole) ranges.push(...flagHoles(scene, (h) => sameHole(h, v.hole as Hole)));
+    const hole = v.hole;
+    if (hole) ranges.push(...flagHoles(scene, (h) => sameHole(h, hole)));
     if (v.kind === 'existing') {
       for (const m of scene.existing) {
         if (m.name === v.other) {

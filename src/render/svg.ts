@@ -166,11 +166,10 @@ export function renderSvg(scene: Scene, options: RenderOptions = {}): string {
   // Conflicts and violations, in words.
   const notes: string[] = [];
   for (const c of scene.conflicts) {
-    const lines = wrap(`${c.label}: ${c.message}`, textChars);
-    lines.forEach((line, i) => {
-      notes.push(text(MARGIN, y, line, { size: ITEM_FONT, fill: COLOURS.conflict, weight: i === 0 ? 'bold' : undefined }));
+    for (const line of wrap(`${c.label}: ${c.message}`, textChars)) {
+      notes.push(text(MARGIN, y, line, { size: ITEM_FONT, fill: COLOURS.conflict, weight: 'bold' }));
       y += 15;
-    });
+    }
     for (const d of c.details) {
       for (const [i, line] of wrap(d, textChars - 4).entries()) {
         notes.push(text(MARGIN + 12, y, `${i === 0 ? '- ' : '  '}${line}`, { size: ITEM_FONT }));

@@ -109,7 +109,7 @@ const command: Command = {
         devices: overrides.devices ?? layout.devices,
         dmaApiHoles: overrides.dmaApiHoles ?? layout.dmaApiHoles,
       });
-      scene = sceneOfLayout(space, layout, { title: values.title });
+      scene = sceneOfLayout(space, layout, { title: values.title, file: single });
     } else {
       const host: HostFacts = data !== undefined && single !== undefined ? parseHostFacts(data.value, single) : await loadHost(positionals);
       const space = AddressSpace.build(host, overrides);
