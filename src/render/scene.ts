@@ -66,6 +66,10 @@ export interface SceneConflict {
   ranges: IovaRange[];
 }
 
+/**
+ * What the picture answers: `space` (a host alone), the solver's `sat` / `unsat` / `unknown`,
+ * or whether a host `accepted` or `rejected` a layout.
+ */
 export type Verdict = 'space' | 'sat' | 'unsat' | 'unknown' | 'accepted' | 'rejected';
 
 /** Everything a picture shows. Build one with {@link sceneOfSpace}, {@link sceneOfSolution} or {@link sceneOfLayout}. */

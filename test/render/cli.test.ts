@@ -68,6 +68,17 @@ describe('iova render', () => {
     expect(textOf(root)).toContain('guest <1>');
   });
 
+  it('draws a spec on another host with --host, and under another policy with --policy', async () => {
+    writeFileSync(file('anywhere.json'), JSON.stringify({ host: 'host.json', requests: [{ name: 'ram', size: '1G', align: '1G' }] }));
+    const r = await iova('render', file('anywhere.json'), '--host', EPYC_SOURCES[2], '--policy', 'dma-iommu');
+    expect(r.code).toBe(0);
+    const root = parseXml(r.out);
+    // The EPYC reserved_regions: two groups' MSI windows, and page 0 that dma-iommu keeps.
+    expect(findAll(root, { 'data-kind': 'hole', 'data-type': 'msi' })).toHaveLength(2);
+    expect(findAll(root, { 'data-kind': 'hole', 'data-hole-kind': 'iova-zero' })).toHaveLength(1);
+    expect(findAll(root, { 'data-kind': 'placement', 'data-name': 'ram' })).toHaveLength(1);
+  });
+
   it('draws an unsat spec with its conflict highlighted, as HTML', async () => {
     const r = await iova('render', file('unsat.json'), '-o', file('unsat.html'));
     expect(r.code).toBe(0);

@@ -89,31 +89,29 @@ const command: Command = {
     const hostOperands = values.host ?? [];
 
     // One JSON file is read once and classified by content; anything else is host sources.
-    const single = positionals.length === 1 && isJsonPath(positionals[0]) ? positionals[0] : undefined;
-    const data = single !== undefined ? readJsonFileOrDirectory(single) : undefined;
-    const kind: InputKind = data === undefined ? 'host' : detectInputKind(data.value);
+    const json = positionals.length === 1 && isJsonPath(positionals[0]) ? readJsonUnlessDirectory(positionals[0]) : undefined;
+    const kind: InputKind = json === undefined ? 'host' : detectInputKind(json.value);
     if (kind === 'host' && hostOperands.length > 0) throw new InputError('--host is for a spec or a layout; a host input is drawn as it is');
 
     let scene: Scene;
-    if (kind === 'spec' && single !== undefined && data !== undefined) {
+    if (json && kind === 'spec') {
       const host = hostOperands.length > 0 ? await loadHost(hostOperands) : undefined;
-      const problem = parsePlacementSpec(withOverrides(data.value, overrides), single, host);
+      const problem = parsePlacementSpec(withOverrides(json.value, overrides), json.file, host);
       const result = await solve(problem, { exact: exactEngine({ timeoutMs: timeoutOption(values.timeout) }) });
       scene = sceneOfSolution(problem, result, { title: values.title });
-    } else if (kind === 'layout' && single !== undefined && data !== undefined) {
+    } else if (json && kind === 'layout') {
       if (hostOperands.length === 0) throw new InputError('a layout is drawn on a host: give --host host.json');
-      const layout = parseLayout(data.value, single);
+      const layout = parseLayout(json.value, json.file);
       const host = await loadHost(hostOperands);
       const space = AddressSpace.build(host, {
         policy: overrides.policy ?? layout.policy,
         devices: overrides.devices ?? layout.devices,
         dmaApiHoles: overrides.dmaApiHoles ?? layout.dmaApiHoles,
       });
-      scene = sceneOfLayout(space, layout, { title: values.title, file: single });
+      scene = sceneOfLayout(space, layout, { title: values.title, file: json.file });
     } else {
-      const host: HostFacts = data !== undefined && single !== undefined ? parseHostFacts(data.value, single) : await loadHost(positionals);
-      const space = AddressSpace.build(host, overrides);
-      scene = sceneOfSpace(space, { title: values.title });
+      const host: HostFacts = json ? parseHostFacts(json.value, json.file) : await loadHost(positionals);
+      scene = sceneOfSpace(AddressSpace.build(host, overrides), { title: values.title });
     }
 
     const picture = format === 'html' ? renderHtml(scene, { width }) : `${renderSvg(scene, { width })}\n`;
@@ -134,9 +132,9 @@ const command: Command = {
 export default command;
 
 /** A JSON file's content, or undefined when the path is a directory (a sysfs root named *.json). */
-function readJsonFileOrDirectory(file: string): { value: unknown } | undefined {
+function readJsonUnlessDirectory(file: string): { file: string; value: unknown } | undefined {
   try {
-    return { value: readJsonFile(file) };
+    return { file, value: readJsonFile(file) };
   } catch (error) {
     if (error instanceof InputError && /EISDIR/.test(error.message)) return undefined;
     throw error;
