@@ -22,3 +22,4 @@ export * from './model/rangeset.js';
 export { parseHostFacts, zHostFacts } from './model/schema.js';
 export * from './model/serialise.js';
 export { PciTopology } from './model/topology.js';
+export * from './render/index.js';
