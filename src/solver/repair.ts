@@ -87,6 +87,14 @@ export function singleRequestRepairs(problem: Problem, r: PlacementRequest, core
       change: { kind: 'move', request: r.name },
       description: `move ${name} away from ${hexGrouped(r.fixed.iova)}${r.fixed.identity ? ' (giving up the identity mapping)' : ''}`,
     });
+    // Or keep the base and stop before the first thing in the way.
+    const base = r.fixed.iova;
+    const loose = domainOf(problem, r, own.filter((c) => c.kind !== 'fixed'));
+    const at = loose.space.ranges.find((x) => x.start <= base && base <= x.last);
+    const room = at && base % loose.align === 0n ? alignDown(at.last - base + 1n, problem.space.alignment) : 0n;
+    if (room > 0n && room < r.size) {
+      out.push({ change: { kind: 'shrink', request: r.name, size: room }, description: `shrink ${name} by ${formatSize(r.size - room)} to ${formatSize(room)}, keeping it at ${hexGrouped(base)}` });
+    }
     out.push({ change: { kind: 'drop', request: r.name }, description: `drop ${name}` });
     return out;
   }
