@@ -39,6 +39,7 @@ export class Z3CallGate {
   #pending: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
   #flushScheduled = false;
+  #disabled: string | undefined;
   readonly #registries: FinalizationRegistry<unknown>[] = [];
   readonly counters: Z3GateCounters = {
     asyncCalls: 0,
@@ -72,13 +73,24 @@ export class Z3CallGate {
     if (this.#inFlight === 0) this.#scheduleFlush();
   }
 
-  /** Throws {@link Z3ConcurrentCallError} if an async call is in flight. */
+  /** Throws {@link Z3ConcurrentCallError} if an async call is in flight (or an error if Z3 is disabled). */
   assertNoCallInFlight(fn: string): void {
+    if (this.#disabled !== undefined) throw new Error(`Z3_${fn}: Z3 is unusable in this thread (${this.#disabled})`);
     if (this.#inFlight > 0) throw new Z3ConcurrentCallError(fn);
+  }
+
+  /**
+   * Stops all further use of Z3 in this thread: calls throw and finalizers are dropped. For after
+   * Z3 ran out of memory, when destroying its objects can abort the module.
+   */
+  disable(reason: string): void {
+    this.#disabled ??= reason;
+    this.#pending = [];
   }
 
   /** Runs a finalizer callback now, or queues it until no async call is in flight. */
   finalize(callback: () => void): void {
+    if (this.#disabled !== undefined) return;
     if (this.#inFlight > 0 || this.#pending.length > 0) {
       this.#pending.push(callback);
       this.counters.finalizersDeferred++;

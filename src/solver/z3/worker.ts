@@ -118,9 +118,14 @@ async function runJob(message: Extract<ToWorker, { type: 'job' }>): Promise<void
     session.close();
   }
   const outOfMemory = body.type === 'unknown' && body.reason === 'out-of-memory';
+  if (outOfMemory) {
+    // After a memout, destroying Z3's objects can throw in a destructor and abort the module:
+    // free nothing more, and let the pool close this worker.
+    runtime.gate.disable('Z3 ran out of memory');
+  }
   const retire = fatal || outOfMemory || jobsRun >= config.maxJobs || stuckContexts >= RETIRE_AT_STUCK;
   answer(id, body, retire, fatal);
-  if (fatal) dead = true;
+  if (fatal || outOfMemory) dead = true;
   else scheduleSweep();
 }
 
