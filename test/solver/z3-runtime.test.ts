@@ -10,7 +10,6 @@ import {
   throwJob,
   unawaitedJob,
   uncloneableJob,
-  type CoreResult,
   type LinearAssertion,
 } from './fixtures/z3-test-jobs.js';
 

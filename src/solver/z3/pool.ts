@@ -164,6 +164,9 @@ export class Z3Pool {
       if (slot.job) this.#settle(slot.job, unknown('shutdown', 'the Z3 pool was shut down while the job ran'));
       if (slot.state === 'idle') this.#close(slot);
       else this.#terminate(slot);
+      // Someone awaits the exits: keep the process alive for them (and for the close timeout).
+      slot.worker.ref();
+      slot.timer?.ref();
     }
     await Promise.all(exits);
   }
