@@ -3,35 +3,34 @@
  * the limit, size-aligned on request) found exactly, so a request fails only when no fitting
  * slot exists between the start pfn and the limit. No cursors, no 32-bit gate.
  *
- * The tree keeps, per node, the free gap below it and the largest gap in its subtree; see
- * {@link IovaTree.highestFit} for the search and its bound. Insert, free and find are O(log n)
- * expected (treap).
+ * The tree summarises free gaps per subtree; see {@link IovaTree.highestFit} for the search
+ * and its bound. Insert, free and find are O(log n).
  */
 import type { PfnRange, TreePolicy } from './policy.js';
 import { roundUpPow2 } from './pfn.js';
-import { IovaTree, type IovaNode } from './tree.js';
+import { IovaTree } from './tree.js';
 
 export class DefaultPolicy implements TreePolicy {
   readonly tree: IovaTree;
   private readonly topPfn: number;
 
-  constructor(startPfn: number, topPfn: number, seed?: number) {
+  constructor(startPfn: number, topPfn: number) {
     this.topPfn = topPfn;
-    this.tree = new IovaTree({ topPfn, startPfn, augmented: true, seed });
+    this.tree = new IovaTree({ topPfn, startPfn, augmented: true });
   }
 
   alloc(size: number, limit: number, aligned: boolean): number {
     const tree = this.tree;
     const at = tree.highestFit(size, aligned ? roundUpPow2(size) : 1, limit);
     if (at < 0) return -1;
-    tree.insertBelow(tree.fitAbove, at, at + size - 1);
+    tree.insertBefore(tree.fitAbove, at, at + size - 1);
     return at;
   }
 
   free(pfn: number): boolean {
-    const node = this.tree.find(pfn);
-    if (node === null) return false;
-    this.tree.remove(node);
+    const p = this.tree.find(pfn);
+    if (p < 0) return false;
+    this.tree.remove(p);
     return true;
   }
 
@@ -43,13 +42,13 @@ export class DefaultPolicy implements TreePolicy {
   reserve(lo: number, hi: number): PfnRange | undefined {
     if (hi > this.topPfn) return undefined;
     const tree = this.tree;
-    let node: IovaNode = tree.ceilingByHi(lo);
     let cur = lo;
-    for (;;) {
-      if (node.lo > cur) tree.insertBelow(node, cur, Math.min(hi, node.lo - 1));
-      cur = node.hi + 1;
-      if (cur > hi) break;
-      node = tree.next(node) as IovaNode;
+    while (cur <= hi) {
+      // Positions die with each insert, so look the next range up afresh every round.
+      const p = tree.ceilingByHi(cur);
+      const nextLo = tree.loOf(p);
+      if (nextLo > cur) tree.insertBefore(p, cur, Math.min(hi, nextLo - 1));
+      cur = tree.hiOf(tree.ceilingByHi(cur)) + 1;
     }
     return { lo, hi };
   }

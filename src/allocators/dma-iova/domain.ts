@@ -19,7 +19,6 @@ import {
   orderBase2,
   pfnToAddr,
   requireInt,
-  roundUpPow2,
 } from './pfn.js';
 import type { CursorState, PfnRange, TreePolicy } from './policy.js';
 import { CACHE_BINS, RangeCache, type CacheBinState } from './rcache.js';
@@ -43,8 +42,6 @@ export interface DmaIovaDomainOptions {
    * of at most `2^53 - 1` (a space of `2^53 × granule` bytes).
    */
   topPfn?: number;
-  /** Seed of the tree's internal balancing (changes its shape, never its answers). */
-  seed?: number;
 }
 
 /** Internals exposed for inspection (the trace `state` op). */
@@ -106,8 +103,8 @@ export class DmaIovaDomain {
     this.topPfn = topPfn;
     this.dma32Pfn = 2 ** (32 - shift);
     this.impl = this.linux
-      ? new LinuxPolicy(options.startPfn, topPfn, shift, options.seed)
-      : new DefaultPolicy(options.startPfn, topPfn, options.seed);
+      ? new LinuxPolicy(options.startPfn, topPfn, shift)
+      : new DefaultPolicy(options.startPfn, topPfn);
   }
 
   /** Number of ranges in the tree (allocated, reserved, or parked in the fast-path caches). */
@@ -146,8 +143,8 @@ export class DmaIovaDomain {
    */
   allocFast(size: number, limitPfn: number, flush = true): number | undefined {
     const limit = this.checkRequest(size, limitPfn);
-    if (size < FAST_ROUND_BELOW) size = roundUpPow2(size);
     const order = orderBase2(size);
+    if (size < FAST_ROUND_BELOW) size = 2 ** order;
     if (order < CACHE_BINS) {
       let maxPfn = limit + 1 - size;
       if (this.linux) {
@@ -181,8 +178,8 @@ export class DmaIovaDomain {
    * wrong pair later hands out overlapping ranges.
    */
   freeFast(pfn: number, size: number): void {
-    requireInt(pfn, 'pfn');
-    requireInt(size, 'size', 1);
+    if (!(Number.isSafeInteger(pfn) && pfn >= 0)) requireInt(pfn, 'pfn');
+    if (!(Number.isSafeInteger(size) && size >= 1)) requireInt(size, 'size', 1);
     const order = orderBase2(size);
     if (order >= CACHE_BINS) this.impl.free(pfn);
     else this.cache.put(order, pfn);
@@ -203,8 +200,9 @@ export class DmaIovaDomain {
   /** The range containing `pfn`, if any. */
   find(pfn: number): PfnRange | undefined {
     requireInt(pfn, 'pfn');
-    const node = this.impl.tree.find(pfn);
-    return node === null ? undefined : { lo: node.lo, hi: node.hi };
+    const tree = this.impl.tree;
+    const p = tree.find(pfn);
+    return p < 0 ? undefined : { lo: tree.loOf(p), hi: tree.hiOf(p) };
   }
 
   /** Gives every range parked in the fast-path caches back to the tree. */
@@ -224,7 +222,7 @@ export class DmaIovaDomain {
   /** Every range in the tree in address order. */
   dump(): PfnRange[] {
     const out: PfnRange[] = [];
-    this.impl.tree.forEach((n) => out.push({ lo: n.lo, hi: n.hi }));
+    this.impl.tree.forEach((lo, hi) => out.push({ lo, hi }));
     return out;
   }
 

@@ -17,7 +17,7 @@
  */
 import type { CursorState, PfnRange, TreePolicy } from './policy.js';
 import { roundUpPow2 } from './pfn.js';
-import { IovaTree, type IovaNode } from './tree.js';
+import { HI, IovaTree, LO, STRIDE } from './tree.js';
 
 export class LinuxPolicy implements TreePolicy {
   readonly tree: IovaTree;
@@ -25,17 +25,21 @@ export class LinuxPolicy implements TreePolicy {
   private readonly topPfn: number;
   /** First pfn at or above 4 GiB. */
   private readonly dma32: number;
-  private cached: IovaNode;
-  private cached32: IovaNode;
+  /**
+   * The cursors, as the `lo` of the range they point at (the anchor's `lo` for the anchor).
+   * Ranges never share a `lo`, and whatever moves a cursor's range updates the cursor.
+   */
+  private cached: number;
+  private cached32: number;
   private max32: number;
 
-  constructor(startPfn: number, topPfn: number, shift: number, seed?: number) {
+  constructor(startPfn: number, topPfn: number, shift: number) {
     this.startPfn = startPfn;
     this.topPfn = topPfn;
     this.dma32 = 2 ** (32 - shift);
-    this.tree = new IovaTree({ topPfn, startPfn, augmented: false, seed });
-    this.cached = this.tree.anchor;
-    this.cached32 = this.tree.anchor;
+    this.tree = new IovaTree({ topPfn, startPfn, augmented: false });
+    this.cached = this.tree.anchorLo;
+    this.cached32 = this.tree.anchorLo;
     this.max32 = this.dma32;
   }
 
@@ -46,29 +50,32 @@ export class LinuxPolicy implements TreePolicy {
     const low32 = limitEx <= this.dma32;
     if (low32 && size >= this.max32) return -1;
     const align = aligned ? roundUpPow2(size) : 1;
-    const start = low32 ? this.cached32 : this.cached;
+    const startKey = low32 ? this.cached32 : this.cached;
+    const start = tree.floorPos(startKey);
     // A walk that starts at the anchor covers everything below the limit: no retry.
-    const retryAbove = start === tree.anchor ? Infinity : start.hi;
-    let curr: IovaNode | null = start;
+    const retryAbove = startKey === tree.anchorLo ? Infinity : tree.hiOf(start);
+    const e = tree.entries;
+    let curr = start;
     let high = limitEx;
     let low = this.startPfn;
     let retried = false;
     for (;;) {
-      let above = curr as IovaNode;
+      let above = curr;
       let at = -1;
-      // Step down while the candidate slot would overlap the node below (or there is none).
-      while (curr !== null) {
-        if (curr.lo < high) high = curr.lo;
+      // Step down while the candidate slot would overlap the range below (or there is none).
+      while (curr >= 0) {
+        const lo = e[curr * STRIDE + LO];
+        if (lo < high) high = lo;
         above = curr;
-        curr = tree.prev(curr);
+        curr = tree.prevPos(curr);
         if (high < size) break;
         at = high - size;
-        if (align > 1) at -= at % align;
-        if (curr === null || at > curr.hi || at < low) break;
+        if (align > 1) at = Math.floor(at / align) * align;
+        if (curr < 0 || at > e[curr * STRIDE + HI] || at < low) break;
       }
       if (high < size || at < low) {
         if (!retried && retryAbove < limitEx) {
-          // Second pass: only the region between the cursor node and the limit.
+          // Second pass: only the region between the cursor's range and the limit.
           retried = true;
           high = limitEx;
           low = retryAbove + 1;
@@ -78,55 +85,63 @@ export class LinuxPolicy implements TreePolicy {
         this.max32 = size;
         return -1;
       }
-      const node = tree.insertBelow(above, at, at + size - 1);
-      if (node.hi < this.dma32) this.cached32 = node;
-      else this.cached = node;
+      tree.insertBefore(above, at, at + size - 1);
+      if (at + size - 1 < this.dma32) this.cached32 = at;
+      else this.cached = at;
       return at;
     }
   }
 
+  /**
+   * Frees the range containing `pfn`. A cursor on it moves to the next range up; so does
+   * `cached32` when the range lies below 4 GiB at or above it, and `cached` when the range
+   * starts at or above it. Freeing anything that starts below 4 GiB lifts the gate.
+   */
   free(pfn: number): boolean {
-    const node = this.tree.find(pfn);
-    if (node === null) return false;
-    this.release(node);
+    const tree = this.tree;
+    const p = tree.find(pfn);
+    if (p < 0) return false;
+    const lo = tree.loOf(p);
+    const hi = tree.hiOf(p);
+    const next = tree.loOf(tree.nextPos(p));
+    if (lo === this.cached32 || (hi < this.dma32 && lo >= this.cached32)) this.cached32 = next;
+    if (lo < this.dma32) this.max32 = this.dma32;
+    if (lo >= this.cached) this.cached = next;
+    tree.remove(p);
     return true;
   }
 
-  /** Removes `node`, moving the cursors off it (and off anything below them that it passes). */
-  private release(node: IovaNode): void {
-    const tree = this.tree;
-    const next = tree.next(node) as IovaNode;
-    if (node === this.cached32 || (node.hi < this.dma32 && node.lo >= this.cached32.lo)) this.cached32 = next;
-    if (node.lo < this.dma32) this.max32 = this.dma32;
-    if (node.lo >= this.cached.lo) this.cached = next;
-    tree.remove(node);
-  }
-
   /**
-   * Walks the nodes overlapping `[lo, hi]` upwards: the first one is grown down to `lo`, each
+   * Walks the ranges overlapping `[lo, hi]` upwards: the first one is grown down to `lo`, each
    * later one is grown down to just above the previous one (swallowing the gap between them),
-   * and whatever sticks out above the last is inserted as a new node. Returns the node that
-   * ends up covering the top of the request. Cursors and the gate are left alone.
+   * and whatever sticks out above the last is inserted as a new range. Returns the range that
+   * ends up covering the top of the request. The gate is left alone, and the cursors keep
+   * pointing at the same ranges.
    */
   reserve(lo: number, hi: number): PfnRange | undefined {
     if (lo > this.topPfn || hi > this.topPfn) return undefined;
     const tree = this.tree;
-    let node = tree.ceilingByHi(lo);
-    while (node !== tree.anchor && node.lo <= hi) {
-      if (lo < node.lo) tree.extendDown(node, lo);
-      if (hi <= node.hi) return { lo: node.lo, hi: node.hi };
-      lo = node.hi + 1;
-      node = tree.next(node) as IovaNode;
+    let p = tree.ceilingByHi(lo);
+    while (tree.loOf(p) <= hi) {
+      const nodeLo = tree.loOf(p);
+      if (lo < nodeLo) {
+        tree.extendDown(p, lo);
+        if (this.cached === nodeLo) this.cached = lo;
+        if (this.cached32 === nodeLo) this.cached32 = lo;
+      }
+      if (hi <= tree.hiOf(p)) return { lo: tree.loOf(p), hi: tree.hiOf(p) };
+      lo = tree.hiOf(p) + 1;
+      p = tree.nextPos(p);
     }
     tree.insert(lo, hi);
     return { lo, hi };
   }
 
   cursors(): CursorState {
-    const anchor = this.tree.anchor;
+    const anchor = this.tree.anchorLo;
     return {
-      cached: this.cached === anchor ? 'anchor' : this.cached.lo,
-      cached32: this.cached32 === anchor ? 'anchor' : this.cached32.lo,
+      cached: this.cached === anchor ? 'anchor' : this.cached,
+      cached32: this.cached32 === anchor ? 'anchor' : this.cached32,
       max32: this.max32,
     };
   }

@@ -27,6 +27,7 @@ export function orderBase2(n: number): number {
 
 /** The smallest power of two `>= n` (n >= 1). */
 export function roundUpPow2(n: number): number {
+  if (n <= 0x40000000) return n <= 1 ? 1 : 1 << (32 - Math.clz32(n - 1));
   return 2 ** orderBase2(n);
 }
 

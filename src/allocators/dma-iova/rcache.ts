@@ -5,26 +5,18 @@
  * *prev* magazine of up to {@link MAG_SIZE} pfns and a *depot*: a stack of full magazines.
  * Ranges in a cache stay allocated in the tree; the cache only remembers them for reuse. This
  * models one CPU, which is what the Linux vectors were recorded with.
+ *
+ * Storage: magazines are ids into one pool of pfns (`MAG_SIZE` slots each) with a fill count
+ * per id; a bin's loaded/prev magazines are ids too. Swapping magazines swaps ids, and the hot
+ * path touches a few typed-array slots instead of chasing objects.
  */
 
 /** Pfns per magazine. */
 export const MAG_SIZE = 127;
 /** Number of bins: orders 0..CACHE_BINS-1 are cached. */
 export const CACHE_BINS = 6;
-
-class Magazine {
-  readonly pfns = new Float64Array(MAG_SIZE);
-  size = 0;
-}
-
-class Bin {
-  loaded = new Magazine();
-  prev = new Magazine();
-  /** Full magazines; the end of the array is the head (pushed last, popped first). */
-  readonly depot: Magazine[] = [];
-  /** A depot trim is scheduled for the next {@link RangeCache.tick}. */
-  pending = false;
-}
+/** Pool stride: MAG_SIZE rounded up, so a magazine starts at `id * STRIDE`. */
+const STRIDE = 128;
 
 /** What one bin holds, for introspection and the `rcache` / `state` trace ops. */
 export interface CacheBinState {
@@ -37,13 +29,39 @@ export interface CacheBinState {
 }
 
 export class RangeCache {
-  private readonly bins: Bin[] = [];
-  private readonly spare: Magazine[] = [];
   /** Total pfns held in all magazines. */
   held = 0;
+  private pool = new Float64Array(STRIDE * 16);
+  private fill = new Int32Array(16);
+  private magazines = 0;
+  private readonly spare: number[] = [];
+  private readonly loaded = new Int32Array(CACHE_BINS);
+  private readonly prev = new Int32Array(CACHE_BINS);
+  /** Per bin, full magazines; the end of each array is the head (pushed last, popped first). */
+  private readonly depots: number[][] = [];
+  /** Per bin: a depot trim is scheduled for the next {@link tick}. */
+  private readonly pending = new Uint8Array(CACHE_BINS);
 
   constructor() {
-    for (let i = 0; i < CACHE_BINS; i++) this.bins.push(new Bin());
+    for (let b = 0; b < CACHE_BINS; b++) {
+      this.loaded[b] = this.newMagazine();
+      this.prev[b] = this.newMagazine();
+      this.depots.push([]);
+    }
+  }
+
+  private newMagazine(): number {
+    const id = this.spare.pop();
+    if (id !== undefined) return id;
+    if (this.magazines === this.fill.length) {
+      const pool = new Float64Array(this.pool.length * 2);
+      pool.set(this.pool);
+      this.pool = pool;
+      const fill = new Int32Array(this.fill.length * 2);
+      fill.set(this.fill);
+      this.fill = fill;
+    }
+    return this.magazines++;
   }
 
   /**
@@ -52,49 +70,53 @@ export class RangeCache {
    * by a depot magazine. The slot found is refilled with the last one (swap-pop).
    */
   get(order: number, maxPfn: number): number {
-    const bin = this.bins[order];
-    let mag = bin.loaded;
-    if (mag.size === 0) {
-      if (bin.prev.size !== 0) {
-        bin.loaded = bin.prev;
-        bin.prev = mag;
-        mag = bin.loaded;
-      } else if (bin.depot.length !== 0) {
-        this.spare.push(mag);
-        mag = bin.depot.pop() as Magazine;
-        bin.loaded = mag;
+    const fill = this.fill;
+    let mag = this.loaded[order];
+    if (fill[mag] === 0) {
+      const prev = this.prev[order];
+      if (fill[prev] !== 0) {
+        this.loaded[order] = prev;
+        this.prev[order] = mag;
+        mag = prev;
       } else {
-        return -1;
+        const depot = this.depots[order];
+        if (depot.length === 0) return -1;
+        this.spare.push(mag);
+        mag = depot.pop() as number;
+        this.loaded[order] = mag;
       }
     }
-    const pfns = mag.pfns;
-    let i = mag.size - 1;
-    while (pfns[i] > maxPfn) {
-      if (i === 0) return -1;
+    const pool = this.pool;
+    const base = mag * STRIDE;
+    let i = base + fill[mag] - 1;
+    while (pool[i] > maxPfn) {
+      if (i === base) return -1;
       i--;
     }
-    const pfn = pfns[i];
-    pfns[i] = pfns[--mag.size];
+    const pfn = pool[i];
+    pool[i] = pool[base + --fill[mag]];
     this.held--;
     return pfn;
   }
 
   /** Caches `pfn` in bin `order`; a full loaded magazine goes to prev or to the depot. */
   put(order: number, pfn: number): void {
-    const bin = this.bins[order];
-    let mag = bin.loaded;
-    if (mag.size === MAG_SIZE) {
-      if (bin.prev.size !== MAG_SIZE) {
-        bin.loaded = bin.prev;
-        bin.prev = mag;
+    let mag = this.loaded[order];
+    if (this.fill[mag] === MAG_SIZE) {
+      const prev = this.prev[order];
+      if (this.fill[prev] !== MAG_SIZE) {
+        this.loaded[order] = prev;
+        this.prev[order] = mag;
+        mag = prev;
       } else {
-        bin.depot.push(mag);
-        bin.pending = true;
-        bin.loaded = this.spare.pop() ?? new Magazine();
+        this.depots[order].push(mag);
+        this.pending[order] = 1;
+        mag = this.newMagazine();
+        this.loaded[order] = mag;
       }
-      mag = bin.loaded;
     }
-    mag.pfns[mag.size++] = pfn;
+    // Re-read: newMagazine() may have grown the pool.
+    this.pool[mag * STRIDE + this.fill[mag]++] = pfn;
     this.held++;
   }
 
@@ -103,13 +125,13 @@ export class RangeCache {
    * for each bin the depot from its head. Scheduled trims stay scheduled.
    */
   drain(release: (pfn: number) => void): void {
-    for (const bin of this.bins) {
-      this.empty(bin.loaded, release);
-      this.empty(bin.prev, release);
+    for (let b = 0; b < CACHE_BINS; b++) {
+      this.empty(this.loaded[b], release);
+      this.empty(this.prev[b], release);
     }
-    for (const bin of this.bins) {
-      while (bin.depot.length !== 0) {
-        const mag = bin.depot.pop() as Magazine;
+    for (const depot of this.depots) {
+      while (depot.length !== 0) {
+        const mag = depot.pop() as number;
         this.empty(mag, release);
         this.spare.push(mag);
       }
@@ -122,46 +144,39 @@ export class RangeCache {
    */
   tick(release: (pfn: number) => void): number {
     let ran = 0;
-    for (const bin of this.bins) {
-      if (!bin.pending) continue;
-      bin.pending = false;
+    for (let b = 0; b < CACHE_BINS; b++) {
+      if (this.pending[b] === 0) continue;
+      this.pending[b] = 0;
       ran++;
-      if (bin.depot.length > 1) {
-        const mag = bin.depot.pop() as Magazine;
+      const depot = this.depots[b];
+      if (depot.length > 1) {
+        const mag = depot.pop() as number;
         this.empty(mag, release);
         this.spare.push(mag);
-        bin.pending = true;
+        this.pending[b] = 1;
       }
     }
     return ran;
   }
 
-  private empty(mag: Magazine, release: (pfn: number) => void): void {
-    const n = mag.size;
-    // Release after clearing so that a re-entrant put() cannot see a half-emptied magazine.
-    const pfns = Array.from(mag.pfns.subarray(0, n));
-    mag.size = 0;
-    this.held -= n;
+  private empty(mag: number, release: (pfn: number) => void): void {
+    // Copy out and clear first, so that release() may safely use the cache again.
+    const pfns = this.contents(mag);
+    this.fill[mag] = 0;
+    this.held -= pfns.length;
     for (const pfn of pfns) release(pfn);
+  }
+
+  private contents(mag: number): number[] {
+    return Array.from(this.pool.subarray(mag * STRIDE, mag * STRIDE + this.fill[mag]));
   }
 
   /** Every bin's contents. */
   snapshot(): CacheBinState[] {
-    return this.bins.map((bin) => ({
-      loaded: Array.from(bin.loaded.pfns.subarray(0, bin.loaded.size)),
-      prev: Array.from(bin.prev.pfns.subarray(0, bin.prev.size)),
-      depot: bin.depot.length,
-    }));
-  }
-
-  /** Every pfn held anywhere in the caches with its bin order (for checks and tests). */
-  entries(): Array<{ order: number; pfn: number }> {
-    const out: Array<{ order: number; pfn: number }> = [];
-    this.bins.forEach((bin, order) => {
-      for (const mag of [bin.loaded, bin.prev, ...bin.depot]) {
-        for (let i = 0; i < mag.size; i++) out.push({ order, pfn: mag.pfns[i] });
-      }
-    });
+    const out: CacheBinState[] = [];
+    for (let b = 0; b < CACHE_BINS; b++) {
+      out.push({ loaded: this.contents(this.loaded[b]), prev: this.contents(this.prev[b]), depot: this.depots[b].length });
+    }
     return out;
   }
 }

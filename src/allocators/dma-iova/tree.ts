@@ -1,42 +1,63 @@
 /**
- * The ordered set of allocated and reserved pfn ranges of one domain.
+ * The ordered set of allocated and reserved pfn ranges of one domain: a B+-tree.
  *
- * A treap (binary search tree by `lo`, max-heap by a seeded pseudo-random priority) with parent
- * pointers, so that a node can be walked to its predecessor or successor without a search, the
- * way the Linux policy's next-fit walk needs. Removal rotates the node down and unlinks it: node
- * objects never change identity, so a cursor that points at a live node stays valid.
+ * Ranges never overlap, so one order (by `lo`) serves every query. Leaves hold up to
+ * {@link LEAF_SIZE} ranges in contiguous typed arrays and are chained both ways, so walking to
+ * a neighbour (the Linux policy's next-fit walk) is an array step; internal nodes hold up to
+ * {@link FANOUT} children with each child's smallest `lo` as its key. Wide nodes keep the tree
+ * two to four levels deep, which matters on machines where every dependent memory load costs
+ * tens of nanoseconds.
  *
- * When `augmented`, every node also carries the free gap directly below it and the largest such
- * gap in its subtree, which lets {@link IovaTree.highestFit} find the highest fitting free slot
- * under a limit without walking the ranges one by one.
+ * An entry is addressed by its *position*, `leaf * LEAF_SIZE + index`. Positions are only valid
+ * until the next insert or remove; callers that must remember a range across updates remember
+ * its `lo`. An entry's four numbers sit side by side in {@link IovaTree.entries} (see
+ * {@link LO}), so moving entries is one copy and neighbouring entries share cache lines.
  *
- * The tree always holds one sentinel, the *anchor*, at `topPfn + 1`: it is the last node, so
- * every free gap (including the one at the top of the space) is "the gap below some node".
+ * The last entry is always the *anchor*, a sentinel range at `topPfn + 1`: every free gap,
+ * including the one at the top of the space, is then "the gap below some entry".
+ *
+ * When `augmented`, every entry also records two facts about the free gap directly below it —
+ * its length (the largest unaligned request that fits) and the largest size-aligned request that
+ * fits ({@link alignedFit}) — and every internal node records, per child, the maximum of each
+ * over the child's subtree. {@link IovaTree.highestFit} uses them to find the highest fitting
+ * free slot below a limit in O(log n).
  */
+import { roundUpPow2 } from './pfn.js';
 
-/** One allocated or reserved range `[lo, hi]` (inclusive pfns). */
-export class IovaNode {
-  lo: number;
-  hi: number;
-  left: IovaNode | null;
-  right: IovaNode | null;
-  parent: IovaNode | null;
-  /** Treap heap key. */
-  prio: number;
-  /** Free pfns between the predecessor (or the start pfn) and `lo`; 0 when not augmented. */
-  gap: number;
-  /** Largest `gap` in this subtree. */
-  maxGap: number;
+const LEAF_SHIFT = 5;
+/** Entries per leaf (a power of two: positions split into leaf and index by shifting). */
+export const LEAF_SIZE = 1 << LEAF_SHIFT;
+const LEAF_MASK = LEAF_SIZE - 1;
+/** Children per internal node. */
+export const FANOUT = 16;
 
-  constructor(lo: number, hi: number, prio: number) {
-    this.lo = lo;
-    this.hi = hi;
-    this.left = null;
-    this.right = null;
-    this.parent = null;
-    this.prio = prio;
-    this.gap = 0;
-    this.maxGap = 0;
+/** Offsets of an entry's fields in {@link IovaTree.entries}: entry `p` starts at `p * STRIDE`. */
+export const LO = 0;
+export const HI = 1;
+/** Free pfns between the previous entry (or the start pfn) and `lo` (augmented trees only). */
+const GAP = 2;
+/** Largest size-aligned request that fits in that gap (augmented trees only). */
+const FIT = 3;
+export const STRIDE = 4;
+const STRIDE_SHIFT = 2;
+
+/**
+ * The largest `s` such that `s` pages aligned to `roundUpPow2(s)` fit in the free pfns
+ * `[base, top]` (0 when empty). Fitting is monotone in `s` (a slot for `s` also serves any
+ * smaller size: its alignment divides the larger one), so one number per gap answers every
+ * size-aligned request exactly.
+ */
+export function alignedFit(base: number, top: number): number {
+  const len = top - base + 1;
+  if (len <= 0) return 0;
+  // Try alignments from the largest a request this long could need, downwards; the first that
+  // leaves more than half of itself free above its first aligned pfn gives the answer, since
+  // every size it serves is larger than any size a smaller alignment serves.
+  let a = roundUpPow2(len);
+  for (;;) {
+    const run = top - Math.ceil(base / a) * a + 1;
+    if (run * 2 > a) return run < a ? run : a;
+    a /= 2;
   }
 }
 
@@ -45,264 +66,571 @@ export interface TreeOptions {
   topPfn: number;
   /** Gaps are counted from here up (nothing is allocated below it). */
   startPfn: number;
-  /** Maintain gap sizes for {@link IovaTree.highestFit}. */
+  /** Maintain gap summaries for {@link IovaTree.highestFit}. */
   augmented: boolean;
-  /** Seed for the treap priorities (the shape, never the contents, depends on it). */
-  seed?: number;
 }
 
 export class IovaTree {
-  root: IovaNode;
-  readonly anchor: IovaNode;
   readonly augmented: boolean;
   readonly startPfn: number;
-  /** Live nodes, anchor excluded. */
+  /** `lo` (and `hi`) of the anchor. */
+  readonly anchorLo: number;
+  /** Live entries, anchor excluded. */
   count = 0;
-  /** After a successful {@link highestFit}: the node directly above the slot found. */
-  fitAbove: IovaNode;
-  private rng: number;
-  private readonly pool: IovaNode[] = [];
+  /** After a successful {@link highestFit}: position of the entry directly above the slot. */
+  fitAbove = -1;
+
+  /**
+   * Entry fields, `STRIDE` numbers per position (see {@link LO}). Replaced when it grows: re-read
+   * after inserts.
+   */
+  entries: Float64Array;
+  // Leaf fields, indexed by leaf id.
+  leafCount: Int32Array;
+  leafPrev: Int32Array;
+  private leafNext: Int32Array;
+  private leafParent: Int32Array;
+  /** Index of the leaf among its parent's children. */
+  private leafSlot: Int32Array;
+  // Internal node fields: per node, and per child slot (node * FANOUT + slot).
+  private nodeCount: Int32Array;
+  private nodeParent: Int32Array;
+  private nodeSlot: Int32Array;
+  private key: Float64Array;
+  private child: Int32Array;
+  private slotGap: Float64Array;
+  private slotFit: Float64Array;
+
+  /** Root: a leaf id when `height` is 0, else an internal node id. */
+  private root = 0;
+  private height = 0;
+  private firstLeaf = 0;
+  private lastLeaf = 0;
+  private leafCap = 4;
+  private leafUsed = 1;
+  private nodeCap = 4;
+  private nodeUsed = 0;
+  private readonly freeLeaves: number[] = [];
+  private readonly freeNodes: number[] = [];
 
   constructor(options: TreeOptions) {
     this.augmented = options.augmented;
     this.startPfn = options.startPfn;
-    this.rng = (options.seed ?? 0x9e3779b9) >>> 0 || 1;
-    const top = options.topPfn + 1;
-    // The anchor has the highest priority so that it stays the root: then the root is never
-    // replaced and `root` needs no updates from rotations.
-    this.anchor = new IovaNode(top, top, Infinity);
-    if (this.augmented) {
-      this.anchor.gap = Math.max(0, top - options.startPfn);
-      this.anchor.maxGap = this.anchor.gap;
+    this.anchorLo = options.topPfn + 1;
+    this.entries = new Float64Array(this.leafCap * LEAF_SIZE * STRIDE);
+    this.leafCount = new Int32Array(this.leafCap);
+    this.leafNext = new Int32Array(this.leafCap);
+    this.leafPrev = new Int32Array(this.leafCap);
+    this.leafParent = new Int32Array(this.leafCap);
+    this.leafSlot = new Int32Array(this.leafCap);
+    const s = this.nodeCap * FANOUT;
+    this.nodeCount = new Int32Array(this.nodeCap);
+    this.nodeParent = new Int32Array(this.nodeCap);
+    this.nodeSlot = new Int32Array(this.nodeCap);
+    this.key = new Float64Array(s);
+    this.child = new Int32Array(s);
+    this.slotGap = new Float64Array(s);
+    this.slotFit = new Float64Array(s);
+    // Leaf 0 holds the anchor.
+    this.leafNext[0] = -1;
+    this.leafPrev[0] = -1;
+    this.leafParent[0] = -1;
+    this.leafCount[0] = 1;
+    this.entries[LO] = this.anchorLo;
+    this.entries[HI] = this.anchorLo;
+    if (this.augmented) this.setGap(0, options.startPfn);
+  }
+
+  /** `lo` of the entry at `p`. */
+  loOf(p: number): number {
+    return this.entries[(p << STRIDE_SHIFT) + LO];
+  }
+
+  /** `hi` of the entry at `p`. */
+  hiOf(p: number): number {
+    return this.entries[(p << STRIDE_SHIFT) + HI];
+  }
+
+  // --- storage ----------------------------------------------------------------------------
+
+  private newLeaf(): number {
+    const id = this.freeLeaves.pop();
+    if (id !== undefined) return id;
+    if (this.leafUsed === this.leafCap) {
+      const cap = this.leafCap * 2;
+      this.entries = grow64(this.entries, cap * LEAF_SIZE * STRIDE);
+      this.leafCount = grow32(this.leafCount, cap);
+      this.leafNext = grow32(this.leafNext, cap);
+      this.leafPrev = grow32(this.leafPrev, cap);
+      this.leafParent = grow32(this.leafParent, cap);
+      this.leafSlot = grow32(this.leafSlot, cap);
+      this.leafCap = cap;
     }
-    this.root = this.anchor;
-    this.fitAbove = this.anchor;
+    return this.leafUsed++;
   }
 
-  private nextPrio(): number {
-    // xorshift32: cheap, deterministic.
-    let x = this.rng;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.rng = x >>> 0;
-    return this.rng;
-  }
-
-  private newNode(lo: number, hi: number): IovaNode {
-    const n = this.pool.pop();
-    if (n === undefined) return new IovaNode(lo, hi, this.nextPrio());
-    n.lo = lo;
-    n.hi = hi;
-    n.prio = this.nextPrio();
-    return n;
+  private newNode(): number {
+    const id = this.freeNodes.pop();
+    if (id !== undefined) return id;
+    if (this.nodeUsed === this.nodeCap) {
+      const cap = this.nodeCap * 2;
+      const s = cap * FANOUT;
+      this.nodeCount = grow32(this.nodeCount, cap);
+      this.nodeParent = grow32(this.nodeParent, cap);
+      this.nodeSlot = grow32(this.nodeSlot, cap);
+      this.key = grow64(this.key, s);
+      this.child = grow32(this.child, s);
+      this.slotGap = grow64(this.slotGap, s);
+      this.slotFit = grow64(this.slotFit, s);
+      this.nodeCap = cap;
+    }
+    return this.nodeUsed++;
   }
 
   // --- navigation -------------------------------------------------------------------------
 
-  /** Lowest node (the anchor if the tree is otherwise empty). */
-  first(): IovaNode {
+  /** Position of the lowest entry. */
+  firstPos(): number {
+    return this.firstLeaf << LEAF_SHIFT;
+  }
+
+  /** Position of the anchor. */
+  anchorPos(): number {
+    return (this.lastLeaf << LEAF_SHIFT) + this.leafCount[this.lastLeaf] - 1;
+  }
+
+  /** Position after `pos`, or -1 after the anchor. */
+  nextPos(pos: number): number {
+    const leaf = pos >> LEAF_SHIFT;
+    if ((pos & LEAF_MASK) + 1 < this.leafCount[leaf]) return pos + 1;
+    const next = this.leafNext[leaf];
+    return next < 0 ? -1 : next << LEAF_SHIFT;
+  }
+
+  /** Position before `pos`, or -1 before the first entry. */
+  prevPos(pos: number): number {
+    if ((pos & LEAF_MASK) !== 0) return pos - 1;
+    const prev = this.leafPrev[pos >> LEAF_SHIFT];
+    return prev < 0 ? -1 : (prev << LEAF_SHIFT) + this.leafCount[prev] - 1;
+  }
+
+  /** Position of the last entry with `lo <= x`, or -1 when every entry lies above `x`. */
+  floorPos(x: number): number {
     let n = this.root;
-    while (n.left !== null) n = n.left;
-    return n;
-  }
-
-  /** In-order predecessor, or null for the first node. */
-  prev(node: IovaNode): IovaNode | null {
-    let n = node.left;
-    if (n !== null) {
-      while (n.right !== null) n = n.right;
-      return n;
-    }
-    let c = node;
-    let p = c.parent;
-    while (p !== null && p.left === c) {
-      c = p;
-      p = p.parent;
-    }
-    return p;
-  }
-
-  /** In-order successor, or null for the anchor. */
-  next(node: IovaNode): IovaNode | null {
-    let n = node.right;
-    if (n !== null) {
-      while (n.left !== null) n = n.left;
-      return n;
-    }
-    let c = node;
-    let p = c.parent;
-    while (p !== null && p.right === c) {
-      c = p;
-      p = p.parent;
-    }
-    return p;
-  }
-
-  /** The node whose range contains `pfn` (never the anchor), or null. */
-  find(pfn: number): IovaNode | null {
-    let n: IovaNode | null = this.root;
-    while (n !== null) {
-      if (pfn < n.lo) n = n.left;
-      else if (pfn > n.hi) n = n.right;
-      else return n === this.anchor ? null : n;
-    }
-    return null;
-  }
-
-  /** The first node with `hi >= pfn` (the anchor when nothing else qualifies). */
-  ceilingByHi(pfn: number): IovaNode {
-    let n: IovaNode | null = this.root;
-    let best = this.anchor;
-    while (n !== null) {
-      if (n.hi >= pfn) {
-        best = n;
-        n = n.left;
-      } else {
-        n = n.right;
+    for (let h = this.height; h > 0; h--) {
+      const key = this.key;
+      const base = n * FANOUT;
+      if (key[base] > x) return -1;
+      let a = 0;
+      let b = this.nodeCount[n] - 1;
+      while (a < b) {
+        const m = (a + b + 1) >> 1;
+        if (key[base + m] <= x) a = m;
+        else b = m - 1;
       }
+      n = this.child[base + a];
     }
-    return best;
+    const e = this.entries;
+    const base = n << LEAF_SHIFT;
+    if (e[base << STRIDE_SHIFT] > x) return -1;
+    let a = 0;
+    let b = this.leafCount[n] - 1;
+    while (a < b) {
+      const m = (a + b + 1) >> 1;
+      if (e[(base + m) << STRIDE_SHIFT] <= x) a = m;
+      else b = m - 1;
+    }
+    return base + a;
   }
 
-  /** Calls `visit` for every node except the anchor, in address order. */
-  forEach(visit: (node: IovaNode) => void): void {
-    for (let n: IovaNode | null = this.first(); n !== null && n !== this.anchor; n = this.next(n)) visit(n);
+  /** Position of the entry containing `pfn` (never the anchor), or -1. */
+  find(pfn: number): number {
+    const p = this.floorPos(pfn);
+    return p >= 0 && this.hiOf(p) >= pfn && pfn < this.anchorLo ? p : -1;
+  }
+
+  /** Position of the first entry with `hi >= pfn` (the anchor when nothing else qualifies). */
+  ceilingByHi(pfn: number): number {
+    const p = this.floorPos(pfn);
+    if (p < 0) return this.firstPos();
+    return this.hiOf(p) >= pfn ? p : this.nextPos(p);
+  }
+
+  /** Calls `visit(lo, hi)` for every entry except the anchor, in address order. */
+  forEach(visit: (lo: number, hi: number) => void): void {
+    for (let p = this.firstPos(); p >= 0; p = this.nextPos(p)) {
+      if (this.loOf(p) < this.anchorLo) visit(this.loOf(p), this.hiOf(p));
+    }
   }
 
   // --- gap bookkeeping --------------------------------------------------------------------
 
-  /** Lowest free pfn of the gap below `n` (meaningful when augmented). */
-  private gapBase(n: IovaNode): number {
-    // With a non-empty gap its base is lo - gap; an empty gap means the predecessor touches
+  /** Lowest free pfn of the gap below entry `p` (meaningful when augmented). */
+  private gapBase(p: number): number {
+    // With a non-empty gap its base is lo - gap; an empty gap means the previous entry touches
     // `lo` or the start pfn lies at or above it, and either way nothing below `lo` is free.
-    return n.gap > 0 ? n.lo - n.gap : Math.max(n.lo, this.startPfn);
+    const i = p << STRIDE_SHIFT;
+    const g = this.entries[i + GAP];
+    const lo = this.entries[i + LO];
+    return g > 0 ? lo - g : Math.max(lo, this.startPfn);
   }
 
-  private pull(n: IovaNode): void {
-    let m = n.gap;
-    const l = n.left;
-    const r = n.right;
-    if (l !== null && l.maxGap > m) m = l.maxGap;
-    if (r !== null && r.maxGap > m) m = r.maxGap;
-    n.maxGap = m;
-  }
-
-  private pullToRoot(from: IovaNode | null): void {
-    for (let n = from; n !== null; n = n.parent) this.pull(n);
-  }
-
-  // --- rotations (root never moves: the anchor has infinite priority) -----------------------
-
-  private rotateUp(n: IovaNode): void {
-    const p = n.parent as IovaNode;
-    const g = p.parent as IovaNode;
-    if (p.left === n) {
-      const b = n.right;
-      p.left = b;
-      if (b !== null) b.parent = p;
-      n.right = p;
+  /** Sets the gap below entry `p` to run from `base` (clipped to empty) up to `lo - 1`. */
+  private setGap(p: number, base: number): void {
+    const e = this.entries;
+    const i = p << STRIDE_SHIFT;
+    const lo = e[i + LO];
+    if (lo > base) {
+      e[i + GAP] = lo - base;
+      e[i + FIT] = alignedFit(base, lo - 1);
     } else {
-      const b = n.left;
-      p.right = b;
-      if (b !== null) b.parent = p;
-      n.left = p;
+      e[i + GAP] = 0;
+      e[i + FIT] = 0;
     }
-    p.parent = n;
-    n.parent = g;
-    if (g.left === p) g.left = n;
-    else g.right = n;
-    if (this.augmented) {
-      this.pull(p);
-      this.pull(n);
+  }
+
+  /**
+   * Recomputes the summaries of `leaf` and carries them upwards; with `early` it stops at the
+   * first level that does not change (valid when nothing above changed structurally).
+   */
+  private refreshLeaf(leaf: number, early: boolean): void {
+    const e = this.entries;
+    let mg = -1;
+    let mf = -1;
+    const end = (((leaf << LEAF_SHIFT) + this.leafCount[leaf]) << STRIDE_SHIFT) + GAP;
+    for (let i = ((leaf << LEAF_SHIFT) << STRIDE_SHIFT) + GAP; i < end; i += STRIDE) {
+      if (e[i] > mg) mg = e[i];
+      if (e[i + 1] > mf) mf = e[i + 1];
     }
+    const parent = this.leafParent[leaf];
+    if (parent >= 0) this.carryUp(parent * FANOUT + this.leafSlot[leaf], mg, mf, early);
+  }
+
+  /** Stores a child's summaries in slot `s` and recomputes upwards. */
+  private carryUp(s: number, mg: number, mf: number, early: boolean): void {
+    const sg = this.slotGap;
+    const sf = this.slotFit;
+    for (;;) {
+      if (early && sg[s] === mg && sf[s] === mf) return;
+      sg[s] = mg;
+      sf[s] = mf;
+      const node = (s / FANOUT) | 0;
+      mg = -1;
+      mf = -1;
+      const base = node * FANOUT;
+      const end = base + this.nodeCount[node];
+      for (let t = base; t < end; t++) {
+        if (sg[t] > mg) mg = sg[t];
+        if (sf[t] > mf) mf = sf[t];
+      }
+      const parent = this.nodeParent[node];
+      if (parent < 0) return;
+      s = parent * FANOUT + this.nodeSlot[node];
+    }
+  }
+
+  /** Raises `leaf`'s summaries to at least (g, f) and carries the increase upwards. */
+  private raiseLeaf(leaf: number, g: number, f: number): void {
+    const sg = this.slotGap;
+    const sf = this.slotFit;
+    let node = this.leafParent[leaf];
+    let s = node * FANOUT + this.leafSlot[leaf];
+    while (node >= 0) {
+      if (sg[s] >= g && sf[s] >= f) return;
+      if (sg[s] < g) sg[s] = g;
+      if (sf[s] < f) sf[s] = f;
+      s = this.nodeParent[node] * FANOUT + this.nodeSlot[node];
+      node = this.nodeParent[node];
+    }
+  }
+
+  /** Sets the key of `leaf` (its first `lo`) in its ancestors. */
+  private fixKey(leaf: number): void {
+    const k = this.entries[((leaf << LEAF_SHIFT) << STRIDE_SHIFT) + LO];
+    let node = this.leafParent[leaf];
+    let slot = this.leafSlot[leaf];
+    while (node >= 0) {
+      this.key[node * FANOUT + slot] = k;
+      if (slot !== 0) return;
+      slot = this.nodeSlot[node];
+      node = this.nodeParent[node];
+    }
+  }
+
+  // --- structure --------------------------------------------------------------------------
+
+  /**
+   * Makes room in full `leaf` by moving its entries from index `at` on into a new leaf linked
+   * after it; returns the new leaf.
+   */
+  private splitLeaf(leaf: number, at: number): number {
+    const nl = this.newLeaf();
+    const count = this.leafCount[leaf];
+    const from = ((leaf << LEAF_SHIFT) + at) << STRIDE_SHIFT;
+    const end = ((leaf << LEAF_SHIFT) + count) << STRIDE_SHIFT;
+    this.entries.copyWithin((nl << LEAF_SHIFT) << STRIDE_SHIFT, from, end);
+    this.leafCount[nl] = count - at;
+    this.leafCount[leaf] = at;
+    const next = this.leafNext[leaf];
+    this.leafNext[nl] = next;
+    this.leafPrev[nl] = leaf;
+    if (next >= 0) this.leafPrev[next] = nl;
+    else this.lastLeaf = nl;
+    this.leafNext[leaf] = nl;
+    this.addChild(this.leafParent[leaf], leaf, nl, this.loOf(nl << LEAF_SHIFT), true);
+    return nl;
+  }
+
+  /**
+   * Adds `newChild` (key `k`) right after `after` in node `node` (or above the root when
+   * `node` is -1), splitting full nodes on the way up. Summaries are left to the caller.
+   */
+  private addChild(node: number, after: number, newChild: number, k: number, leaves: boolean): void {
+    if (node < 0) {
+      // `after` was the root: grow a level.
+      const r = this.newNode();
+      const base = r * FANOUT;
+      this.nodeCount[r] = 2;
+      this.nodeParent[r] = -1;
+      this.child[base] = after;
+      this.child[base + 1] = newChild;
+      this.key[base] = leaves ? this.loOf(after << LEAF_SHIFT) : this.key[after * FANOUT];
+      this.key[base + 1] = k;
+      this.setParent(after, r, 0, leaves);
+      this.setParent(newChild, r, 1, leaves);
+      this.root = r;
+      this.height++;
+      return;
+    }
+    let slot = (leaves ? this.leafSlot[after] : this.nodeSlot[after]) + 1;
+    if (this.nodeCount[node] === FANOUT) {
+      // Split node: the upper half moves to a new sibling.
+      const half = FANOUT >> 1;
+      const sib = this.newNode();
+      const from = node * FANOUT + half;
+      const end = node * FANOUT + FANOUT;
+      const to = sib * FANOUT;
+      this.key.copyWithin(to, from, end);
+      this.child.copyWithin(to, from, end);
+      this.slotGap.copyWithin(to, from, end);
+      this.slotFit.copyWithin(to, from, end);
+      this.nodeCount[sib] = FANOUT - half;
+      this.nodeCount[node] = half;
+      for (let t = 0; t < FANOUT - half; t++) this.setParent(this.child[to + t], sib, t, leaves);
+      this.addChild(this.nodeParent[node], node, sib, this.key[to], false);
+      this.storeSummary(node);
+      this.storeSummary(sib);
+      if (slot > half) {
+        node = sib;
+        slot -= half;
+      }
+    }
+    const base = node * FANOUT;
+    const s = base + slot;
+    const end = base + this.nodeCount[node];
+    this.key.copyWithin(s + 1, s, end);
+    this.child.copyWithin(s + 1, s, end);
+    this.slotGap.copyWithin(s + 1, s, end);
+    this.slotFit.copyWithin(s + 1, s, end);
+    this.key[s] = k;
+    this.child[s] = newChild;
+    this.slotGap[s] = -1;
+    this.slotFit[s] = -1;
+    this.nodeCount[node]++;
+    for (let t = slot; t < this.nodeCount[node]; t++) this.setParent(this.child[base + t], node, t, leaves);
+  }
+
+  private setParent(id: number, parent: number, slot: number, leaf: boolean): void {
+    if (leaf) {
+      this.leafParent[id] = parent;
+      this.leafSlot[id] = slot;
+    } else {
+      this.nodeParent[id] = parent;
+      this.nodeSlot[id] = slot;
+    }
+  }
+
+  /** Writes internal node `node`'s summaries into its parent's slot (no propagation). */
+  private storeSummary(node: number): void {
+    const parent = this.nodeParent[node];
+    if (parent < 0 || !this.augmented) return;
+    let mg = -1;
+    let mf = -1;
+    const base = node * FANOUT;
+    for (let t = base; t < base + this.nodeCount[node]; t++) {
+      if (this.slotGap[t] > mg) mg = this.slotGap[t];
+      if (this.slotFit[t] > mf) mf = this.slotFit[t];
+    }
+    const s = parent * FANOUT + this.nodeSlot[node];
+    this.slotGap[s] = mg;
+    this.slotFit[s] = mf;
+  }
+
+  /** Unlinks empty `leaf` and removes it (and any internal node left empty) from the tree. */
+  private dropLeaf(leaf: number): void {
+    const prev = this.leafPrev[leaf];
+    const next = this.leafNext[leaf];
+    // The anchor's leaf is never empty, so `next` exists.
+    this.leafPrev[next] = prev;
+    if (prev >= 0) this.leafNext[prev] = next;
+    else this.firstLeaf = next;
+    this.freeLeaves.push(leaf);
+    let node = this.leafParent[leaf];
+    let slot = this.leafSlot[leaf];
+    let leaves = true;
+    for (;;) {
+      const base = node * FANOUT;
+      const s = base + slot;
+      const end = base + this.nodeCount[node];
+      this.key.copyWithin(s, s + 1, end);
+      this.child.copyWithin(s, s + 1, end);
+      this.slotGap.copyWithin(s, s + 1, end);
+      this.slotFit.copyWithin(s, s + 1, end);
+      if (--this.nodeCount[node] > 0) {
+        for (let t = slot; t < this.nodeCount[node]; t++) this.setParent(this.child[base + t], node, t, leaves);
+        if (slot === 0) this.fixNodeKey(node);
+        if (this.augmented) this.resummarise(node);
+        break;
+      }
+      // The node is empty too: it can never be the root, which always leads to the anchor.
+      this.freeNodes.push(node);
+      slot = this.nodeSlot[node];
+      node = this.nodeParent[node];
+      leaves = false;
+    }
+    // Shrink the root while it has a single child.
+    while (this.height > 0 && this.nodeCount[this.root] === 1) {
+      const only = this.child[this.root * FANOUT];
+      this.freeNodes.push(this.root);
+      this.height--;
+      this.root = only;
+      this.setParent(only, -1, 0, this.height === 0);
+    }
+  }
+
+  /** After `node` lost its first child: its key changed, in its ancestors. */
+  private fixNodeKey(node: number): void {
+    const k = this.key[node * FANOUT];
+    let slot = this.nodeSlot[node];
+    let parent = this.nodeParent[node];
+    while (parent >= 0) {
+      this.key[parent * FANOUT + slot] = k;
+      if (slot !== 0) return;
+      slot = this.nodeSlot[parent];
+      parent = this.nodeParent[parent];
+    }
+  }
+
+  /** Recomputes internal node `node`'s summaries and carries them up. */
+  private resummarise(node: number): void {
+    let mg = -1;
+    let mf = -1;
+    const base = node * FANOUT;
+    for (let t = base; t < base + this.nodeCount[node]; t++) {
+      if (this.slotGap[t] > mg) mg = this.slotGap[t];
+      if (this.slotFit[t] > mf) mf = this.slotFit[t];
+    }
+    const parent = this.nodeParent[node];
+    if (parent >= 0) this.carryUp(parent * FANOUT + this.nodeSlot[node], mg, mf, false);
   }
 
   // --- updates ----------------------------------------------------------------------------
 
   /**
-   * Inserts `[lo, hi]` as the in-order predecessor of `above`. The caller guarantees that the
-   * range lies strictly between `above`'s predecessor and `above`.
+   * Inserts `[lo, hi]` directly before the entry at position `above`; the caller guarantees it
+   * lies strictly between that entry's predecessor and the entry. Returns the new position.
    */
-  insertBelow(above: IovaNode, lo: number, hi: number): IovaNode {
-    const n = this.newNode(lo, hi);
-    let p = above.left;
-    if (p === null) {
-      above.left = n;
-      n.parent = above;
-    } else {
-      while (p.right !== null) p = p.right;
-      p.right = n;
-      n.parent = p;
-    }
-    if (this.augmented) {
-      const base = this.gapBase(above);
-      n.gap = lo > base ? lo - base : 0;
-      const newBase = hi + 1 > base ? hi + 1 : base;
-      above.gap = above.lo > newBase ? above.lo - newBase : 0;
-      n.maxGap = n.gap;
-      // `above` is an ancestor of `n` here, so one upward pass refreshes both.
-      this.pullToRoot(n.parent);
-    }
-    while (n.prio > (n.parent as IovaNode).prio) this.rotateUp(n);
-    this.count++;
-    return n;
-  }
-
-  /** Inserts `[lo, hi]`, which must not overlap any node. */
-  insert(lo: number, hi: number): IovaNode {
-    // The node above the new range is the first with lo > hi.
-    let n: IovaNode | null = this.root;
-    let above = this.anchor;
-    while (n !== null) {
-      if (n.lo > hi) {
-        above = n;
-        n = n.left;
+  insertBefore(above: number, lo: number, hi: number): number {
+    let leaf = above >> LEAF_SHIFT;
+    let idx = above & LEAF_MASK;
+    const base = this.augmented ? this.gapBase(above) : 0;
+    const oldGap = this.entries[(above << STRIDE_SHIFT) + GAP];
+    const oldFit = this.entries[(above << STRIDE_SHIFT) + FIT];
+    // After a split, the leaf that was not inserted into (-1: no split).
+    let other = -1;
+    if (this.leafCount[leaf] === LEAF_SIZE) {
+      if (idx === 0) {
+        // Inserting at the front (the common top-down case): the whole leaf moves right and
+        // the new entry starts a fresh leaf, so descending fills pack leaves completely.
+        other = this.splitLeaf(leaf, 0);
       } else {
-        n = n.right;
+        const half = LEAF_SIZE >> 1;
+        other = this.splitLeaf(leaf, half);
+        if (idx >= half) {
+          [leaf, other] = [other, leaf];
+          idx -= half;
+        }
       }
     }
-    return this.insertBelow(above, lo, hi);
+    const p = (leaf << LEAF_SHIFT) + idx;
+    const e = this.entries;
+    const i = p << STRIDE_SHIFT;
+    e.copyWithin(i + STRIDE, i, ((leaf << LEAF_SHIFT) + this.leafCount[leaf]) << STRIDE_SHIFT);
+    e[i + LO] = lo;
+    e[i + HI] = hi;
+    this.leafCount[leaf]++;
+    this.count++;
+    if (idx === 0) this.fixKey(leaf);
+    if (this.augmented) {
+      const ap = this.nextPos(p);
+      this.setGap(p, base);
+      this.setGap(ap, hi + 1 > base ? hi + 1 : base);
+      if (other >= 0) {
+        // New structure above: recompute both halves' paths in full.
+        this.refreshLeaf(leaf, false);
+        this.refreshLeaf(other, false);
+      } else {
+        // Both new gaps lie inside the old one, so only a maximum equal to it can drop.
+        const parent = this.leafParent[leaf];
+        if (parent >= 0) {
+          const sl = parent * FANOUT + this.leafSlot[leaf];
+          if (this.slotGap[sl] <= oldGap || this.slotFit[sl] <= oldFit) this.refreshLeaf(leaf, true);
+        }
+      }
+    }
+    return p;
   }
 
-  /** Removes `node` (never the anchor). */
-  remove(node: IovaNode): void {
-    let above: IovaNode | null = null;
-    if (this.augmented) {
-      above = this.next(node) as IovaNode;
-      const base = this.gapBase(node);
-      above.gap = above.lo > base ? above.lo - base : 0;
-    }
-    // Rotate down until at most one child remains, then splice out.
-    for (;;) {
-      const l = node.left;
-      const r = node.right;
-      if (l === null || r === null) break;
-      this.rotateUp(l.prio > r.prio ? l : r);
-    }
-    const child = node.left ?? node.right;
-    const p = node.parent as IovaNode;
-    if (p.left === node) p.left = child;
-    else p.right = child;
-    if (child !== null) child.parent = p;
-    node.left = node.right = node.parent = null;
-    if (this.augmented) {
-      this.pullToRoot(p);
-      this.pullToRoot(above);
-    }
+  /** Inserts `[lo, hi]`, which must not overlap any entry; returns its position. */
+  insert(lo: number, hi: number): number {
+    const below = this.floorPos(hi);
+    return this.insertBefore(below < 0 ? this.firstPos() : this.nextPos(below), lo, hi);
+  }
+
+  /** Removes the entry at position `p` (never the anchor). */
+  remove(p: number): void {
+    const leaf = p >> LEAF_SHIFT;
+    let ap = this.nextPos(p);
+    if (this.augmented) this.setGap(ap, this.gapBase(p));
+    const i = p << STRIDE_SHIFT;
+    this.entries.copyWithin(i, i + STRIDE, ((leaf << LEAF_SHIFT) + this.leafCount[leaf]) << STRIDE_SHIFT);
     this.count--;
-    this.pool.push(node);
+    const sameLeaf = ap >> LEAF_SHIFT === leaf;
+    if (sameLeaf) ap--;
+    if (--this.leafCount[leaf] === 0) {
+      this.dropLeaf(leaf);
+    } else {
+      if ((p & LEAF_MASK) === 0) this.fixKey(leaf);
+      // The removed gap is now part of the (larger) gap above it: a leaf keeping both can only
+      // gain; a leaf that lost it to the next leaf may have lost its largest gap.
+      if (this.augmented && !sameLeaf) this.refreshLeaf(leaf, true);
+    }
+    if (this.augmented) {
+      const a = ap << STRIDE_SHIFT;
+      this.raiseLeaf(ap >> LEAF_SHIFT, this.entries[a + GAP], this.entries[a + FIT]);
+    }
   }
 
-  /** Moves `node.lo` down to `lo` (the caller guarantees it stays above the predecessor). */
-  extendDown(node: IovaNode, lo: number): void {
+  /** Moves the `lo` of the entry at `p` down to `lo` (it must stay above the previous entry). */
+  extendDown(p: number, lo: number): void {
+    let base = 0;
+    if (this.augmented) base = this.gapBase(p);
+    this.entries[(p << STRIDE_SHIFT) + LO] = lo;
+    const leaf = p >> LEAF_SHIFT;
+    if ((p & LEAF_MASK) === 0) this.fixKey(leaf);
     if (this.augmented) {
-      const base = this.gapBase(node);
-      node.gap = lo > base ? lo - base : 0;
-      node.lo = lo;
-      this.pullToRoot(node);
-    } else {
-      node.lo = lo;
+      this.setGap(p, base);
+      this.refreshLeaf(leaf, true);
     }
   }
 
@@ -310,54 +638,88 @@ export class IovaTree {
 
   /**
    * The highest pfn `p` with `[p, p + size - 1]` free, `p >= startPfn`, `p + size - 1 <= limit`
-   * and `p` a multiple of `align` (a power of two; 1 for none); -1 if there is none. On success
-   * {@link fitAbove} is the node directly above the slot. Requires `augmented`.
+   * and `p` a multiple of `align` (1, or `roundUpPow2(size)` for a size-aligned request); -1 if
+   * there is none. On success {@link fitAbove} is the position of the entry directly above the
+   * slot. Requires `augmented`.
    *
-   * Cost: subtrees whose largest gap is below `size` are skipped, so the search descends one
-   * path plus the path to the limit, O(log n), when `align` is 1 or when every gap of at least
-   * `size` pages also holds an aligned slot. A gap of `size + align - 1` or more always does;
-   * each gap of length in `[size, size + align - 1)` that turns out to hold no aligned slot adds
-   * one more O(log n) descent, so the bound is O((1 + k) log n) for k such near misses above
-   * the answer.
+   * O(log n): one descent to the limit and a scan of that leaf, then up the path and down again
+   * into the nearest sibling subtree whose maximum admits the request. Maxima are exact for whole
+   * gaps (the aligned one by the monotonicity of {@link alignedFit}), and every subtree left of
+   * the limit's path lies wholly below the limit, so the descent never backtracks; only the one
+   * gap straddling the limit needs clipping.
    */
   highestFit(size: number, align: number, limit: number): number {
-    return this.fitIn(this.root, size, align, limit);
-  }
-
-  private fitIn(node: IovaNode | null, size: number, align: number, limit: number): number {
-    while (node !== null && node.maxGap >= size) {
-      if (node.lo - 1 > limit) {
-        // Everything right of here is above the limit; only this node's gap can reach below
-        // it, clipped. Then continue left.
-        const at = this.fitGap(node, size, align, limit);
-        if (at >= 0) return at;
-        node = node.left;
-        continue;
+    const field = align > 1 ? FIT : GAP;
+    const slotMax = align > 1 ? this.slotFit : this.slotGap;
+    // The first entry above limit + 1 owns the only gap that can straddle the limit (there is
+    // none when the limit is the top pfn: then c is the anchor).
+    const c = this.floorPos(limit + 1);
+    const clip = c < 0 ? this.firstPos() : this.nextPos(c);
+    let at = clip < 0 ? -1 : this.fitGap(clip, size, align, limit);
+    if (at >= 0 || c < 0) return at;
+    // Then the highest entry at or below c whose (whole) gap admits the request.
+    const leaf = c >> LEAF_SHIFT;
+    at = this.fitInLeaf(leaf, (c & LEAF_MASK) + 1, size, align, limit, field);
+    if (at >= 0) return at;
+    let node = this.leafParent[leaf];
+    let slot = this.leafSlot[leaf];
+    let h = 1;
+    while (node >= 0) {
+      const first = node * FANOUT;
+      for (let s = first + slot - 1; s >= first; s--) {
+        if (slotMax[s] >= size) {
+          at = this.fitDown(this.child[s], h - 1, size, align, limit, field, slotMax);
+          if (at >= 0) return at;
+        }
       }
-      const r = node.right;
-      if (r !== null && r.maxGap >= size) {
-        const at = this.fitIn(r, size, align, limit);
-        if (at >= 0) return at;
-      }
-      const at = this.fitGap(node, size, align, limit);
-      if (at >= 0) return at;
-      node = node.left;
+      slot = this.nodeSlot[node];
+      node = this.nodeParent[node];
+      h++;
     }
     return -1;
   }
 
-  private fitGap(node: IovaNode, size: number, align: number, limit: number): number {
-    const gap = node.gap;
+  /** Highest fit inside the subtree `id` at height `h` (0: a leaf). */
+  private fitDown(id: number, h: number, size: number, align: number, limit: number, field: number, slotMax: Float64Array): number {
+    if (h === 0) return this.fitInLeaf(id, this.leafCount[id], size, align, limit, field);
+    const first = id * FANOUT;
+    for (let s = first + this.nodeCount[id] - 1; s >= first; s--) {
+      if (slotMax[s] >= size) {
+        const at = this.fitDown(this.child[s], h - 1, size, align, limit, field, slotMax);
+        if (at >= 0) return at;
+      }
+    }
+    return -1;
+  }
+
+  /** Highest fit in the gaps of the first `n` entries of `leaf`. */
+  private fitInLeaf(leaf: number, n: number, size: number, align: number, limit: number, field: number): number {
+    const e = this.entries;
+    const first = leaf << LEAF_SHIFT;
+    for (let p = first + n - 1; p >= first; p--) {
+      if (e[(p << STRIDE_SHIFT) + field] >= size) {
+        const at = this.fitGap(p, size, align, limit);
+        if (at >= 0) return at;
+      }
+    }
+    return -1;
+  }
+
+  /** The highest slot in the gap below entry `p`, clipped at `limit`; -1 if none. */
+  private fitGap(p: number, size: number, align: number, limit: number): number {
+    const i = p << STRIDE_SHIFT;
+    const gap = this.entries[i + GAP];
     if (gap < size) return -1;
-    const top = node.lo - 1 < limit ? node.lo - 1 : limit;
-    const base = node.lo - gap;
+    const lo = this.entries[i + LO];
+    const top = lo - 1 < limit ? lo - 1 : limit;
+    const base = lo - gap;
     let at = top - size + 1;
     if (at < base) return -1;
     if (align > 1) {
-      at -= at % align;
+      at = Math.floor(at / align) * align;
       if (at < base) return -1;
     }
-    this.fitAbove = node;
+    this.fitAbove = p;
     return at;
   }
 
@@ -365,39 +727,87 @@ export class IovaTree {
 
   /** A description of the first broken invariant, or undefined when the tree is sound. */
   check(): string | undefined {
-    if (this.root !== this.anchor || this.anchor.parent !== null) return 'anchor is not the root';
     let count = 0;
     let prevHi = -Infinity;
-    let bad: string | undefined;
-    const visit = (n: IovaNode): number => {
-      // Returns the subtree's max gap; checks order, heap, parent links and gaps on the way.
-      let m = 0;
-      if (n.left !== null) {
-        if (n.left.parent !== n) bad ??= `bad parent link below ${n.lo}`;
-        if (n.left.prio > n.prio) bad ??= `heap order broken at ${n.lo}`;
-        m = Math.max(m, visit(n.left));
+    let last = -1;
+    // Leaves in list order: ordering, gaps, counts.
+    let prevLeaf = -1;
+    for (let leaf = this.firstLeaf; leaf >= 0; leaf = this.leafNext[leaf]) {
+      if (this.leafPrev[leaf] !== prevLeaf) return `leaf ${leaf} has a bad back link`;
+      const n = this.leafCount[leaf];
+      if (n < 1 || n > LEAF_SIZE) return `leaf ${leaf} holds ${n} entries`;
+      for (let p = leaf << LEAF_SHIFT; p < (leaf << LEAF_SHIFT) + n; p++) {
+        const lo = this.loOf(p);
+        const hi = this.hiOf(p);
+        if (lo > hi) return `range ${lo}-${hi} is inverted`;
+        if (lo <= prevHi) return `range ${lo}-${hi} overlaps or is out of order`;
+        if (this.augmented) {
+          const base = Math.max(prevHi + 1, this.startPfn);
+          const gap = Math.max(0, lo - base);
+          const have = this.entries[(p << STRIDE_SHIFT) + GAP];
+          if (have !== gap) return `gap below ${lo} is ${have}, expected ${gap}`;
+          const fit = alignedFit(base, lo - 1);
+          const haveFit = this.entries[(p << STRIDE_SHIFT) + FIT];
+          if (haveFit !== fit) return `aligned fit below ${lo} is ${haveFit}, expected ${fit}`;
+        }
+        prevHi = hi;
+        last = p;
+        count++;
       }
-      if (n.lo > n.hi) bad ??= `node ${n.lo}-${n.hi} is inverted`;
-      if (n.lo <= prevHi) bad ??= `node ${n.lo}-${n.hi} overlaps or is out of order`;
-      if (this.augmented) {
-        const base = Math.max(prevHi + 1, this.startPfn);
-        const gap = Math.max(0, n.lo - base);
-        if (n.gap !== gap) bad ??= `gap below ${n.lo} is ${n.gap}, expected ${gap}`;
+      prevLeaf = leaf;
+    }
+    if (prevLeaf !== this.lastLeaf) return 'last leaf is wrong';
+    if (last < 0 || this.loOf(last) !== this.anchorLo || this.hiOf(last) !== this.anchorLo) return 'the anchor is not the last entry';
+    if (count - 1 !== this.count) return `count is ${this.count}, the leaves hold ${count - 1}`;
+    // Tree shape: every leaf reached from the root at the same depth, keys and summaries right.
+    let leaves = 0;
+    const visit = (id: number, h: number, parent: number, slot: number): { key: number; gap: number; fit: number } | string => {
+      if (h === 0) {
+        if (this.leafParent[id] !== parent || (parent >= 0 && this.leafSlot[id] !== slot)) return `leaf ${id} has a bad parent link`;
+        leaves++;
+        let gap = -1;
+        let fit = -1;
+        for (let p = id << LEAF_SHIFT; p < (id << LEAF_SHIFT) + this.leafCount[id]; p++) {
+          gap = Math.max(gap, this.entries[(p << STRIDE_SHIFT) + GAP]);
+          fit = Math.max(fit, this.entries[(p << STRIDE_SHIFT) + FIT]);
+        }
+        return { key: this.loOf(id << LEAF_SHIFT), gap, fit };
       }
-      prevHi = n.hi;
-      if (n !== this.anchor) count++;
-      m = Math.max(m, n.gap);
-      if (n.right !== null) {
-        if (n.right.parent !== n) bad ??= `bad parent link below ${n.lo}`;
-        if (n.right.prio > n.prio) bad ??= `heap order broken at ${n.lo}`;
-        m = Math.max(m, visit(n.right));
+      if (this.nodeParent[id] !== parent || (parent >= 0 && this.nodeSlot[id] !== slot)) return `node ${id} has a bad parent link`;
+      const n = this.nodeCount[id];
+      if (n < 1 || n > FANOUT) return `node ${id} has ${n} children`;
+      let gap = -1;
+      let fit = -1;
+      for (let t = 0; t < n; t++) {
+        const s = id * FANOUT + t;
+        const sub = visit(this.child[s], h - 1, id, t);
+        if (typeof sub === 'string') return sub;
+        if (this.key[s] !== sub.key) return `key of a child of node ${id} is ${this.key[s]}, expected ${sub.key}`;
+        if (this.augmented && (this.slotGap[s] !== sub.gap || this.slotFit[s] !== sub.fit)) {
+          return `summary of a child of node ${id} is ${this.slotGap[s]}/${this.slotFit[s]}, expected ${sub.gap}/${sub.fit}`;
+        }
+        gap = Math.max(gap, sub.gap);
+        fit = Math.max(fit, sub.fit);
       }
-      if (this.augmented && n.maxGap !== m) bad ??= `max gap at ${n.lo} is ${n.maxGap}, expected ${m}`;
-      return m;
+      return { key: this.key[id * FANOUT], gap, fit };
     };
-    visit(this.root);
-    if (bad === undefined && this.next(this.anchor) !== null) bad = 'anchor is not the last node';
-    if (bad === undefined && count !== this.count) bad = `count is ${this.count}, tree holds ${count}`;
-    return bad;
+    const top = visit(this.root, this.height, -1, 0);
+    if (typeof top === 'string') return top;
+    let listed = 0;
+    for (let leaf = this.firstLeaf; leaf >= 0; leaf = this.leafNext[leaf]) listed++;
+    if (listed !== leaves) return `${listed} leaves are linked but ${leaves} hang in the tree`;
+    return undefined;
   }
+}
+
+function grow64(a: Float64Array, size: number): Float64Array {
+  const b = new Float64Array(size);
+  b.set(a);
+  return b;
+}
+
+function grow32(a: Int32Array, size: number): Int32Array {
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
 }
