@@ -26,7 +26,7 @@ export async function main(print: Print) {
   print('  repairs, cheapest first:');
   for (const r of result.repairs) print(`    - ${r.description}`);
 
-  const move = result.repairs.find((r) => r.change.kind === 'move');
+  const move = result.repairs.find((r) => r.changes[0].kind === 'move');
   if (!move) throw new Error('expected a move repair');
   const problem = parsePlacementSpec(spec, 'q35-1tib.json', host);
   const layout = layoutOf(problem, move.placements);

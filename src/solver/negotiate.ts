@@ -76,6 +76,6 @@ export async function requestWindow(host: HostFacts, want: WindowRequest, option
   const answer = await solve(problem, { exact: options.exact });
   if (answer.status === 'sat') return { ack: true, placement: answer.placements[0] };
   // Dropping the one request asked for is no answer to the request.
-  if (answer.status === 'unsat') return { ack: false, conflicts: answer.conflicts, repairs: answer.repairs.filter((r) => r.change.kind !== 'drop') };
+  if (answer.status === 'unsat') return { ack: false, conflicts: answer.conflicts, repairs: answer.repairs.filter((r) => !r.changes.some((c) => c.kind === 'drop')) };
   return { ack: false, unknown: answer.reason };
 }

@@ -8,7 +8,7 @@
  * requests the exact engine (Z3, MaxSMT over soft relaxations) proposes them.
  */
 import { AddressSpace } from '../model/address-space.js';
-import { alignDown, formatSize, hexGrouped } from '../model/address.js';
+import { alignDown, alignUp, formatSize, hexGrouped } from '../model/address.js';
 import { constraintsFor } from './constraints.js';
 import { domainOf, lowestStart } from './domain.js';
 import type { Constraint, PlacementRequest, Problem } from './problem.js';
@@ -29,13 +29,47 @@ export interface RepairChange {
   iova?: bigint;
 }
 
+/** One or more changes that together should make the problem solvable. */
 export interface RepairProposal {
-  change: RepairChange;
-  description: string;
+  changes: RepairChange[];
 }
 
-/** Apply a change to a problem; the result is a new problem (the input is not modified). */
-export function applyRepair(problem: Problem, change: RepairChange): Problem {
+/** A change in words: `shrink \`ram\` by 14 GiB to 1008 GiB, keeping it at 0x1_0000_0000`. */
+export function describeChange(problem: Problem, c: RepairChange): string {
+  const r = problem.requests.find((q) => q.name === c.request);
+  const name = `\`${c.request}\``;
+  switch (c.kind) {
+    case 'lower-align':
+      return `lower ${name}'s alignment from ${formatSize(r?.ownAlign ?? 1n)} to ${formatSize(c.align ?? 1n)}`;
+    case 'move': {
+      const from = r?.fixed ? ` from ${hexGrouped(r.fixed.iova)}` : '';
+      const identity = r?.fixed?.identity ? ' (giving up the identity mapping)' : '';
+      return c.iova === undefined ? `move ${name} away${from}${identity}` : `move ${name}${from} to ${hexGrouped(c.iova)}${identity}`;
+    }
+    case 'shrink': {
+      const size = c.size ?? r?.size ?? 0n;
+      const keep = r?.fixed ? `, keeping it at ${hexGrouped(r.fixed.iova)}` : '';
+      return `shrink ${name} by ${formatSize((r?.size ?? size) - size)} to ${formatSize(size)}${keep}`;
+    }
+    case 'detach':
+      return `leave ${c.device} unattached, lifting the holes it brings`;
+    case 'drop':
+      return `drop ${name}`;
+  }
+}
+
+/** Cost order of proposals: by their most expensive change, then by how many changes. */
+export function compareRepairCost(a: { changes: RepairChange[] }, b: { changes: RepairChange[] }): number {
+  const worst = (p: { changes: RepairChange[] }) => Math.max(...p.changes.map((c) => REPAIR_KINDS.indexOf(c.kind)));
+  return worst(a) - worst(b) || a.changes.length - b.changes.length;
+}
+
+/** Apply changes to a problem; the result is a new problem (the input is not modified). */
+export function applyRepair(problem: Problem, changes: readonly RepairChange[]): Problem {
+  return changes.reduce(applyChange, problem);
+}
+
+function applyChange(problem: Problem, change: RepairChange): Problem {
   if (change.kind === 'detach') {
     const remaining = problem.space.attachments.map((a) => a.id).filter((id) => id !== change.device);
     const space = AddressSpace.build(problem.space.host, { policy: problem.space.policy, devices: remaining, dmaApiHoles: problem.space.dmaApiHolesIncluded });
@@ -79,23 +113,19 @@ export function applyRepair(problem: Problem, change: RepairChange): Problem {
 export function singleRequestRepairs(problem: Problem, r: PlacementRequest, core: readonly Constraint[]): RepairProposal[] {
   const out: RepairProposal[] = [];
   const own = constraintsFor(problem, new Set([r.name])).filter((c) => c.request === r.name && c.kind !== 'disjoint');
-  const name = `\`${r.name}\``;
 
   if (r.fixed) {
     // Where it moves to is decided by solving again with the request set free.
-    out.push({
-      change: { kind: 'move', request: r.name },
-      description: `move ${name} away from ${hexGrouped(r.fixed.iova)}${r.fixed.identity ? ' (giving up the identity mapping)' : ''}`,
-    });
+    out.push({ changes: [{ kind: 'move', request: r.name }] });
     // Or keep the base and stop before the first thing in the way.
     const base = r.fixed.iova;
     const loose = domainOf(problem, r, own.filter((c) => c.kind !== 'fixed'));
     const at = loose.space.ranges.find((x) => x.start <= base && base <= x.last);
     const room = at && base % loose.align === 0n ? alignDown(at.last - base + 1n, problem.space.alignment) : 0n;
     if (room > 0n && room < r.size) {
-      out.push({ change: { kind: 'shrink', request: r.name, size: room }, description: `shrink ${name} by ${formatSize(r.size - room)} to ${formatSize(room)}, keeping it at ${hexGrouped(base)}` });
+      out.push({ changes: [{ kind: 'shrink', request: r.name, size: room }] });
     }
-    out.push({ change: { kind: 'drop', request: r.name }, description: `drop ${name}` });
+    out.push({ changes: [{ kind: 'drop', request: r.name }] });
     return out;
   }
 
@@ -104,7 +134,7 @@ export function singleRequestRepairs(problem: Problem, r: PlacementRequest, core
     for (let align = r.ownAlign / 2n; align >= problem.space.alignment && align >= 1n; align /= 2n) {
       const relaxed = own.map((c) => (c.kind === 'align' && !c.ioas ? { ...c, align } : c));
       if (lowestStart(domainOf(problem, r, relaxed), r.size) !== undefined) {
-        out.push({ change: { kind: 'lower-align', request: r.name, align }, description: `lower ${name}'s alignment from ${formatSize(r.ownAlign)} to ${formatSize(align)}` });
+        out.push({ changes: [{ kind: 'lower-align', request: r.name, align }] });
         break;
       }
     }
@@ -114,21 +144,21 @@ export function singleRequestRepairs(problem: Problem, r: PlacementRequest, core
   const domain = domainOf(problem, r, own);
   let best = 0n;
   for (const range of domain.space.ranges) {
-    const start = range.start % domain.align === 0n ? range.start : range.start - (range.start % domain.align) + domain.align;
+    const start = alignUp(range.start, domain.align);
     if (start > range.last) continue;
     const room = alignDown(range.last - start + 1n, problem.space.alignment);
     if (room > best) best = room;
   }
   if (best > 0n && best < r.size) {
-    out.push({ change: { kind: 'shrink', request: r.name, size: best }, description: `shrink ${name} by ${formatSize(r.size - best)} to ${formatSize(best)}` });
+    out.push({ changes: [{ kind: 'shrink', request: r.name, size: best }] });
   }
 
   // Leave a device unattached: one whose regions or peer holes are in the conflict.
   for (const device of detachCandidates(problem, core)) {
-    out.push({ change: { kind: 'detach', device }, description: `leave ${device} unattached, lifting the holes it brings` });
+    out.push({ changes: [{ kind: 'detach', device }] });
   }
 
-  out.push({ change: { kind: 'drop', request: r.name }, description: `drop ${name}` });
+  out.push({ changes: [{ kind: 'drop', request: r.name }] });
   return out;
 }
 

@@ -4,7 +4,6 @@
  * placement exists, and repairs that have each been solved again. Every sat answer is
  * certified by the independent verifier before it is returned.
  */
-import { hexGrouped } from '../model/address.js';
 import { pagesForMapping } from '../model/pages.js';
 import { constraintsFor, reachOf } from './constraints.js';
 import { minimiseCore } from './core.js';
@@ -12,7 +11,7 @@ import { type Conflict, explainCore } from './explain.js';
 import { placeGreedy } from './greedy.js';
 import { checkConstraints, type ExactOracle } from './oracle.js';
 import type { Constraint, Problem } from './problem.js';
-import { applyRepair, type RepairChange, type RepairProposal, REPAIR_KINDS, singleRequestRepairs } from './repair.js';
+import { applyRepair, compareRepairCost, describeChange, type RepairChange, type RepairProposal, singleRequestRepairs } from './repair.js';
 import { certify } from './verify.js';
 import { overlaps } from '../model/range.js';
 
@@ -26,7 +25,8 @@ export interface Placement {
 }
 
 export interface Repair {
-  change: RepairChange;
+  changes: RepairChange[];
+  /** The changes in words, `; `-separated. */
   description: string;
   /** The placement of every request once the repair is applied (certified). */
   placements: Placement[];
@@ -142,33 +142,28 @@ async function findRepairs(problem: Problem, conflicts: Array<{ core: Constraint
     } else if (options.proposeRepairs) {
       proposals.push(...(await options.proposeRepairs(problem, core)));
     } else {
-      for (const n of [...names].sort()) proposals.push({ change: { kind: 'drop', request: n }, description: `drop \`${n}\`` });
+      for (const n of [...names].sort()) proposals.push({ changes: [{ kind: 'drop', request: n }] });
     }
   }
   const seen = new Set<string>();
   const unique = proposals.filter((p) => {
-    const key = JSON.stringify(p.change, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    const key = JSON.stringify(p.changes, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
     return seen.has(key) ? false : (seen.add(key), true);
   });
-  unique.sort((a, b) => REPAIR_KINDS.indexOf(a.change.kind) - REPAIR_KINDS.indexOf(b.change.kind));
+  unique.sort(compareRepairCost);
 
   const repairs: Repair[] = [];
   for (const p of unique) {
     if (repairs.length >= (options.maxRepairs ?? 5)) break;
-    const repaired = applyRepair(problem, p.change);
-    const answer = await solve(repaired, { ...options, repairs: false });
+    const answer = await solve(applyRepair(problem, p.changes), { ...options, repairs: false });
     if (answer.status !== 'sat') continue;
-    const moved = p.change.kind === 'move' ? answer.placements.find((x) => x.name === p.change.request) : undefined;
-    if (moved) {
-      const from = problem.requests.find((r) => r.name === moved.name)?.fixed?.iova;
-      repairs.push({
-        change: { ...p.change, iova: moved.iova },
-        description: `move \`${moved.name}\`${from !== undefined ? ` from ${hexGrouped(from)}` : ''} to ${hexGrouped(moved.iova)}`,
-        placements: answer.placements,
-      });
-    } else {
-      repairs.push({ ...p, placements: answer.placements });
-    }
+    // A move says where to: the placement the re-solve found.
+    const changes = p.changes.map((c) => {
+      const moved = c.kind === 'move' ? answer.placements.find((x) => x.name === c.request) : undefined;
+      return moved ? { ...c, iova: moved.iova } : c;
+    });
+    const description = changes.map((c) => describeChange(problem, c)).join('; ');
+    repairs.push({ changes, description, placements: answer.placements });
   }
   return repairs;
 }

@@ -46,9 +46,9 @@ describe('sPAPR windows', () => {
     );
     expect(conflict.constraints[0].text).toContain('48-bit aperture');
     // Moving the window is a repair, and it lands inside the 48-bit aperture.
-    const move = result.repairs.find((r) => r.change.kind === 'move');
-    expect(move?.change.iova).toBeDefined();
-    expect((move?.change.iova as bigint) + T - 1n).toBeLessThan(1n << 48n);
+    const move = result.repairs.find((r) => r.changes[0].kind === 'move');
+    expect(move?.changes[0].iova).toBeDefined();
+    expect((move?.changes[0].iova as bigint) + T - 1n).toBeLessThan(1n << 48n);
   });
 
   it('fit the 48-bit host at a base it can honour when the 64-bit base is left free', async () => {

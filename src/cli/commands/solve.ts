@@ -80,7 +80,7 @@ export function solveJson(result: SolveResult) {
         status: 'unsat',
         placements: [],
         conflicts: result.conflicts.map(conflictJson),
-        repairs: result.repairs.map((r) => ({ description: r.description, change: r.change, placements: r.placements.map(placementJson) })),
+        repairs: result.repairs.map((r) => ({ description: r.description, changes: r.changes, placements: r.placements.map(placementJson) })),
       };
     case 'unknown':
       return { status: 'unknown', placements: [], conflicts: [], repairs: [], reason: result.reason, tried: result.tried };
