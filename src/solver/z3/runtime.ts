@@ -59,7 +59,7 @@ export interface Z3Runtime {
    */
   sweep(): Promise<number>;
   diagnostics(): Z3RuntimeDiagnostics;
-  /** Terminates Z3's pthreads (`killThreads`). */
+  /** Terminates Z3's pthreads (`killThreads`), after letting running ones finish briefly. */
   shutdown(): Promise<void>;
 }
 
@@ -82,6 +82,8 @@ function globalParams(options: Z3RuntimeOptions): Record<string, string> {
 
 // How long a sweep waits for the finalizers after a forced GC (they normally run within a few ms).
 const SENTINEL_WAIT_MS = 250;
+// How long shutdown waits for Z3's pthreads to finish before terminating them.
+const PTHREAD_EXIT_WAIT_MS = 1_000;
 
 let loading: Promise<Z3Runtime> | undefined;
 
@@ -161,6 +163,12 @@ async function load(options: Z3RuntimeOptions): Promise<Z3Runtime> {
       };
     },
     async shutdown() {
+      // A pthread that just answered is still exiting; killing it then makes emscripten complain
+      // about messages from a terminated worker.
+      const until = performance.now() + PTHREAD_EXIT_WAIT_MS;
+      while (em.PThread.runningWorkers.length > 0 && performance.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
       await killThreads(em);
     },
   };
