@@ -1,0 +1,222 @@
+// Property tests: random operation sequences against a brute-force page map.
+//
+// `default` must place every tree allocation at exactly the highest fitting slot (taking back
+// the fast-path caches first when nothing else fits) and fail only when no slot exists; both
+// policies must keep their ranges disjoint, inside [start, limit], aligned when asked, and their
+// internal invariants intact.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DmaIovaDomain, type DmaIovaPolicyName } from '../../src/allocators/index.js';
+import { PageMap, pow2AtLeast } from './dma-iova-model.js';
+
+const SEED = 20260601;
+
+type Op =
+  | { kind: 'alloc'; size: number; limit: number; aligned: boolean }
+  | { kind: 'allocFast'; size: number; limit: number }
+  | { kind: 'free'; pick: number }
+  | { kind: 'freeFast'; pick: number }
+  | { kind: 'freeRun'; pick: number; count: number }
+  | { kind: 'reserve'; lo: number; len: number }
+  | { kind: 'flush' }
+  | { kind: 'tick' };
+
+function opArb(maxSize: number, maxPfn: number): fc.Arbitrary<Op> {
+  const size = fc.integer({ min: 1, max: maxSize });
+  const limit = fc.integer({ min: 0, max: maxPfn + 8 });
+  const pick = fc.nat();
+  return fc.oneof(
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant('alloc' as const), size, limit, aligned: fc.boolean() }) },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('allocFast' as const), size, limit }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('free' as const), pick }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('freeFast' as const), pick }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('freeRun' as const), pick, count: fc.integer({ min: 1, max: 80 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('reserve' as const), lo: fc.integer({ min: 0, max: maxPfn }), len: fc.integer({ min: 0, max: 12 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('flush' as const) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const) }) },
+  );
+}
+
+interface Live {
+  size: number;
+  fast: boolean;
+}
+
+/** Runs `ops` on a fresh domain, checking every answer; returns nothing, throws on a violation. */
+function exercise(policy: DmaIovaPolicyName, startPfn: number, topPfn: number, prefill: number, ops: Op[]): void {
+  const d = new DmaIovaDomain({ granule: 4096, startPfn, topPfn, policy });
+  const live = new Map<number, Live>();
+  const reserved = new PageMap(topPfn);
+  const liveMap = (): PageMap => {
+    const m = PageMap.of(topPfn, []);
+    for (const [lo, a] of live) m.mark(lo, lo + a.size - 1, 1);
+    for (let p = 0; p <= topPfn; p++) if (reserved.used[p]) m.used[p] = 1;
+    return m;
+  };
+  const cacheEmpty = (): boolean => d.state().rcache.every((b) => b.loaded + b.prev + b.depot === 0);
+  const placed = (at: number | undefined, size: number, limit: number, align: number, what: string): void => {
+    if (at === undefined) return;
+    const hi = at + size - 1;
+    expect(at, `${what}: below start`).toBeGreaterThanOrEqual(startPfn);
+    expect(hi, `${what}: above limit`).toBeLessThanOrEqual(Math.min(limit, topPfn));
+    expect(at % align, `${what}: misaligned`).toBe(0);
+    expect(liveMap().isFree(at, hi), `${what}: overlaps a live or reserved range`).toBe(true);
+  };
+  const liveKeys = (): number[] => [...live.keys()].sort((a, b) => a - b);
+
+  for (let i = 0; i < prefill; i++) {
+    const at = d.alloc(1, topPfn);
+    if (at === undefined) break;
+    live.set(at, { size: 1, fast: false });
+  }
+
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'alloc': {
+        const align = op.aligned ? pow2AtLeast(op.size) : 1;
+        const tree = PageMap.of(topPfn, d.dump());
+        const before = liveMap();
+        const at = d.alloc(op.size, op.limit, op.aligned);
+        placed(at, op.size, op.limit, align, `alloc(${op.size}, ${op.limit}, ${op.aligned})`);
+        if (policy === 'default') {
+          // Highest slot in the tree as it stands; if none, the caches are given back first.
+          let want = tree.highestFit(startPfn, op.limit, op.size, align);
+          if (want < 0) want = before.highestFit(startPfn, op.limit, op.size, align);
+          expect(at ?? -1, `alloc(${op.size}, ${op.limit}, ${op.aligned})`).toBe(want);
+        }
+        if (at !== undefined) live.set(at, { size: op.size, fast: false });
+        break;
+      }
+      case 'allocFast': {
+        const size = op.size < 32 ? pow2AtLeast(op.size) : op.size;
+        const align = pow2AtLeast(size);
+        const before = liveMap();
+        const at = d.allocFast(op.size, op.limit);
+        placed(at, size, op.limit, align, `allocFast(${op.size}, ${op.limit})`);
+        // With flushing on (the default), a failure means nothing fits even with the caches back.
+        if (at === undefined && policy === 'default') expect(before.highestFit(startPfn, op.limit, size, align)).toBe(-1);
+        if (at !== undefined) live.set(at, { size, fast: true });
+        break;
+      }
+      case 'free':
+      case 'freeFast': {
+        const keys = liveKeys().filter((k) => op.kind === 'free' || live.get(k)?.fast === true);
+        if (keys.length === 0) break;
+        const lo = keys[op.pick % keys.length];
+        const a = live.get(lo) as Live;
+        if (op.kind === 'free') expect(d.free(lo + a.size - 1)).toBe(true);
+        else d.freeFast(lo, a.size);
+        live.delete(lo);
+        break;
+      }
+      case 'freeRun': {
+        // Free a run of neighbouring allocations: empties whole leaves of the tree.
+        const keys = liveKeys();
+        if (keys.length === 0) break;
+        const from = op.pick % keys.length;
+        for (const lo of keys.slice(from, from + op.count)) {
+          expect(d.free(lo)).toBe(true);
+          live.delete(lo);
+        }
+        break;
+      }
+      case 'reserve': {
+        const hi = Math.min(topPfn, op.lo + op.len);
+        if (op.lo > hi) break;
+        // linux can grow whatever it overlaps; with the caches emptied first, that is only ever
+        // a live allocation or a reservation, which the model can follow.
+        if (policy === 'linux') d.flush();
+        const tree = PageMap.of(topPfn, d.dump());
+        const r = d.reserve(op.lo, hi);
+        expect(r).toBeDefined();
+        for (let p = op.lo; p <= hi; p++) if (!tree.used[p]) reserved.used[p] = 1;
+        if (policy === 'default') {
+          expect(r).toEqual({ lo: op.lo, hi });
+        } else {
+          // A live allocation that was grown is a reservation now.
+          for (const [lo, a] of [...live]) {
+            const node = d.find(lo) as { lo: number; hi: number };
+            if (node.lo !== lo || node.hi !== lo + a.size - 1) {
+              live.delete(lo);
+              reserved.mark(node.lo, node.hi, 1);
+            }
+          }
+        }
+        break;
+      }
+      case 'flush':
+        d.flush();
+        if (policy === 'default') expect(cacheEmpty()).toBe(true);
+        break;
+      case 'tick':
+        d.tick();
+        break;
+    }
+    const bad = d.check();
+    expect(bad, `after ${JSON.stringify(op)}`).toBeUndefined();
+  }
+  // Every live allocation is still exactly where it was put.
+  for (const [lo, a] of live) expect(d.find(lo)).toEqual({ lo, hi: lo + a.size - 1 });
+}
+
+describe('default policy against a brute-force model', () => {
+  it('places at the highest fitting slot and fails only when nothing fits (small spaces)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 12 }),
+        fc.integer({ min: 16, max: 400 }),
+        fc.array(opArb(40, 400), { maxLength: 120 }),
+        (start, top, ops) => exercise('default', Math.min(start, top), top, 0, ops),
+      ),
+      { seed: SEED, numRuns: 250 },
+    );
+  });
+
+  it('keeps that on trees several levels deep', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 4000, max: 7000 }),
+        fc.array(opArb(70, 7000), { minLength: 50, maxLength: 150 }),
+        (start, fill, ops) => exercise('default', start, 7000, fill, ops),
+      ),
+      { seed: SEED, numRuns: 12 },
+    );
+  });
+
+  it('reuses freed space: after freeing everything the whole space fits again', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 200 }), (sizes) => {
+        const d = new DmaIovaDomain({ granule: 4096, startPfn: 1, topPfn: 1023 });
+        const got = sizes.map((s) => d.alloc(s, 1023, true)).filter((x): x is number => x !== undefined);
+        for (const p of got) expect(d.free(p)).toBe(true);
+        expect(d.dump()).toEqual([]);
+        expect(d.alloc(1023, 1023)).toBe(1);
+      }),
+      { seed: SEED, numRuns: 100 },
+    );
+  });
+});
+
+describe('linux policy invariants', () => {
+  it('keeps ranges disjoint, in bounds and aligned', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 16, max: 400 }),
+        fc.array(opArb(40, 400), { maxLength: 120 }),
+        (start, top, ops) => exercise('linux', Math.min(start, top), top, 0, ops),
+      ),
+      { seed: SEED, numRuns: 200 },
+    );
+  });
+
+  it('keeps them on deep trees', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 4000, max: 7000 }), fc.array(opArb(70, 7000), { minLength: 50, maxLength: 150 }), (fill, ops) =>
+        exercise('linux', 1, 7000, fill, ops),
+      ),
+      { seed: SEED, numRuns: 8 },
+    );
+  });
+});
