@@ -144,7 +144,7 @@ export class DmaIovaDomain {
   allocFast(size: number, limitPfn: number, flush = true): number | undefined {
     const limit = this.checkRequest(size, limitPfn);
     const order = orderBase2(size);
-    if (size < FAST_ROUND_BELOW) size = 2 ** order;
+    if (size < FAST_ROUND_BELOW) size = 1 << order;
     if (order < CACHE_BINS) {
       let maxPfn = limit + 1 - size;
       if (this.linux) {

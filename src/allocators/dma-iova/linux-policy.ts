@@ -54,7 +54,7 @@ export class LinuxPolicy implements TreePolicy {
     const start = tree.floorPos(startKey);
     // A walk that starts at the anchor covers everything below the limit: no retry.
     const retryAbove = startKey === tree.anchorLo ? Infinity : tree.hiOf(start);
-    const e = tree.entries;
+    const e = tree.bounds;
     let curr = start;
     let high = limitEx;
     let low = this.startPfn;

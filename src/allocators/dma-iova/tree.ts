@@ -10,8 +10,9 @@
  *
  * An entry is addressed by its *position*, `leaf * LEAF_SIZE + index`. Positions are only valid
  * until the next insert or remove; callers that must remember a range across updates remember
- * its `lo`. An entry's four numbers sit side by side in {@link IovaTree.entries} (see
- * {@link LO}), so moving entries is one copy and neighbouring entries share cache lines.
+ * its `lo`. An entry's bounds sit side by side in {@link IovaTree.bounds} (see {@link LO}) and
+ * its gap summary in a parallel array, so a walk over ranges and a scan over gaps each read
+ * one dense array.
  *
  * The last entry is always the *anchor*, a sentinel range at `topPfn + 1`: every free gap,
  * including the one at the top of the space, is then "the gap below some entry".
@@ -31,15 +32,15 @@ const LEAF_MASK = LEAF_SIZE - 1;
 /** Children per internal node. */
 export const FANOUT = 16;
 
-/** Offsets of an entry's fields in {@link IovaTree.entries}: entry `p` starts at `p * STRIDE`. */
+/** Offsets in {@link IovaTree.bounds}: entry `p` has `lo` at `p * STRIDE + LO`, `hi` at `+ HI`. */
 export const LO = 0;
 export const HI = 1;
-/** Free pfns between the previous entry (or the start pfn) and `lo` (augmented trees only). */
-const GAP = 2;
-/** Largest size-aligned request that fits in that gap (augmented trees only). */
-const FIT = 3;
-export const STRIDE = 4;
-const STRIDE_SHIFT = 2;
+export const STRIDE = 2;
+const STRIDE_SHIFT = 1;
+/** Offsets in the summary array (same stride): free pfns between the previous entry (or the start pfn) and `lo`. */
+const GAP = 0;
+/** The largest size-aligned request that fits in that gap. */
+const FIT = 1;
 
 /**
  * The largest `s` such that `s` pages aligned to `roundUpPow2(s)` fit in the free pfns
@@ -80,11 +81,10 @@ export class IovaTree {
   /** After a successful {@link highestFit}: position of the entry directly above the slot. */
   fitAbove = -1;
 
-  /**
-   * Entry fields, `STRIDE` numbers per position (see {@link LO}). Replaced when it grows: re-read
-   * after inserts.
-   */
-  entries: Float64Array;
+  /** `lo` and `hi` per position (see {@link LO}). Replaced when it grows: re-read after inserts. */
+  bounds: Float64Array;
+  /** Gap and aligned fit per position, same layout; empty unless augmented. */
+  private sums: Float64Array;
   // Leaf fields, indexed by leaf id.
   leafCount: Int32Array;
   leafPrev: Int32Array;
@@ -117,7 +117,8 @@ export class IovaTree {
     this.augmented = options.augmented;
     this.startPfn = options.startPfn;
     this.anchorLo = options.topPfn + 1;
-    this.entries = new Float64Array(this.leafCap * LEAF_SIZE * STRIDE);
+    this.bounds = new Float64Array(this.leafCap * LEAF_SIZE * STRIDE);
+    this.sums = new Float64Array(this.augmented ? this.leafCap * LEAF_SIZE * STRIDE : 0);
     this.leafCount = new Int32Array(this.leafCap);
     this.leafNext = new Int32Array(this.leafCap);
     this.leafPrev = new Int32Array(this.leafCap);
@@ -136,19 +137,19 @@ export class IovaTree {
     this.leafPrev[0] = -1;
     this.leafParent[0] = -1;
     this.leafCount[0] = 1;
-    this.entries[LO] = this.anchorLo;
-    this.entries[HI] = this.anchorLo;
+    this.bounds[LO] = this.anchorLo;
+    this.bounds[HI] = this.anchorLo;
     if (this.augmented) this.setGap(0, options.startPfn);
   }
 
   /** `lo` of the entry at `p`. */
   loOf(p: number): number {
-    return this.entries[(p << STRIDE_SHIFT) + LO];
+    return this.bounds[(p << STRIDE_SHIFT) + LO];
   }
 
   /** `hi` of the entry at `p`. */
   hiOf(p: number): number {
-    return this.entries[(p << STRIDE_SHIFT) + HI];
+    return this.bounds[(p << STRIDE_SHIFT) + HI];
   }
 
   // --- storage ----------------------------------------------------------------------------
@@ -158,7 +159,8 @@ export class IovaTree {
     if (id !== undefined) return id;
     if (this.leafUsed === this.leafCap) {
       const cap = this.leafCap * 2;
-      this.entries = grow64(this.entries, cap * LEAF_SIZE * STRIDE);
+      this.bounds = grow64(this.bounds, cap * LEAF_SIZE * STRIDE);
+      if (this.augmented) this.sums = grow64(this.sums, cap * LEAF_SIZE * STRIDE);
       this.leafCount = grow32(this.leafCount, cap);
       this.leafNext = grow32(this.leafNext, cap);
       this.leafPrev = grow32(this.leafPrev, cap);
@@ -230,7 +232,7 @@ export class IovaTree {
       }
       n = this.child[base + a];
     }
-    const e = this.entries;
+    const e = this.bounds;
     const base = n << LEAF_SHIFT;
     if (e[base << STRIDE_SHIFT] > x) return -1;
     let a = 0;
@@ -270,16 +272,16 @@ export class IovaTree {
     // With a non-empty gap its base is lo - gap; an empty gap means the previous entry touches
     // `lo` or the start pfn lies at or above it, and either way nothing below `lo` is free.
     const i = p << STRIDE_SHIFT;
-    const g = this.entries[i + GAP];
-    const lo = this.entries[i + LO];
+    const g = this.sums[i + GAP];
+    const lo = this.bounds[i + LO];
     return g > 0 ? lo - g : Math.max(lo, this.startPfn);
   }
 
   /** Sets the gap below entry `p` to run from `base` (clipped to empty) up to `lo - 1`. */
   private setGap(p: number, base: number): void {
-    const e = this.entries;
+    const e = this.sums;
     const i = p << STRIDE_SHIFT;
-    const lo = e[i + LO];
+    const lo = this.bounds[i + LO];
     if (lo > base) {
       e[i + GAP] = lo - base;
       e[i + FIT] = alignedFit(base, lo - 1);
@@ -294,13 +296,13 @@ export class IovaTree {
    * first level that does not change (valid when nothing above changed structurally).
    */
   private refreshLeaf(leaf: number, early: boolean): void {
-    const e = this.entries;
+    const e = this.sums;
     let mg = -1;
     let mf = -1;
-    const end = (((leaf << LEAF_SHIFT) + this.leafCount[leaf]) << STRIDE_SHIFT) + GAP;
-    for (let i = ((leaf << LEAF_SHIFT) << STRIDE_SHIFT) + GAP; i < end; i += STRIDE) {
-      if (e[i] > mg) mg = e[i];
-      if (e[i + 1] > mf) mf = e[i + 1];
+    const end = ((leaf << LEAF_SHIFT) + this.leafCount[leaf]) << STRIDE_SHIFT;
+    for (let i = (leaf << LEAF_SHIFT) << STRIDE_SHIFT; i < end; i += STRIDE) {
+      if (e[i + GAP] > mg) mg = e[i + GAP];
+      if (e[i + FIT] > mf) mf = e[i + FIT];
     }
     const parent = this.leafParent[leaf];
     if (parent >= 0) this.carryUp(parent * FANOUT + this.leafSlot[leaf], mg, mf, early);
@@ -346,7 +348,7 @@ export class IovaTree {
 
   /** Sets the key of `leaf` (its first `lo`) in its ancestors. */
   private fixKey(leaf: number): void {
-    const k = this.entries[((leaf << LEAF_SHIFT) << STRIDE_SHIFT) + LO];
+    const k = this.bounds[((leaf << LEAF_SHIFT) << STRIDE_SHIFT) + LO];
     let node = this.leafParent[leaf];
     let slot = this.leafSlot[leaf];
     while (node >= 0) {
@@ -368,7 +370,8 @@ export class IovaTree {
     const count = this.leafCount[leaf];
     const from = ((leaf << LEAF_SHIFT) + at) << STRIDE_SHIFT;
     const end = ((leaf << LEAF_SHIFT) + count) << STRIDE_SHIFT;
-    this.entries.copyWithin((nl << LEAF_SHIFT) << STRIDE_SHIFT, from, end);
+    this.bounds.copyWithin((nl << LEAF_SHIFT) << STRIDE_SHIFT, from, end);
+    if (this.augmented) this.sums.copyWithin((nl << LEAF_SHIFT) << STRIDE_SHIFT, from, end);
     this.leafCount[nl] = count - at;
     this.leafCount[leaf] = at;
     const next = this.leafNext[leaf];
@@ -544,8 +547,8 @@ export class IovaTree {
     let leaf = above >> LEAF_SHIFT;
     let idx = above & LEAF_MASK;
     const base = this.augmented ? this.gapBase(above) : 0;
-    const oldGap = this.entries[(above << STRIDE_SHIFT) + GAP];
-    const oldFit = this.entries[(above << STRIDE_SHIFT) + FIT];
+    const oldGap = this.augmented ? this.sums[(above << STRIDE_SHIFT) + GAP] : 0;
+    const oldFit = this.augmented ? this.sums[(above << STRIDE_SHIFT) + FIT] : 0;
     // After a split, the leaf that was not inserted into (-1: no split).
     let other = -1;
     if (this.leafCount[leaf] === LEAF_SIZE) {
@@ -563,11 +566,13 @@ export class IovaTree {
       }
     }
     const p = (leaf << LEAF_SHIFT) + idx;
-    const e = this.entries;
+    const e = this.bounds;
     const i = p << STRIDE_SHIFT;
-    e.copyWithin(i + STRIDE, i, ((leaf << LEAF_SHIFT) + this.leafCount[leaf]) << STRIDE_SHIFT);
+    const end = ((leaf << LEAF_SHIFT) + this.leafCount[leaf]) << STRIDE_SHIFT;
+    e.copyWithin(i + STRIDE, i, end);
     e[i + LO] = lo;
     e[i + HI] = hi;
+    if (this.augmented) this.sums.copyWithin(i + STRIDE, i, end);
     this.leafCount[leaf]++;
     this.count++;
     if (idx === 0) this.fixKey(leaf);
@@ -603,7 +608,9 @@ export class IovaTree {
     let ap = this.nextPos(p);
     if (this.augmented) this.setGap(ap, this.gapBase(p));
     const i = p << STRIDE_SHIFT;
-    this.entries.copyWithin(i, i + STRIDE, ((leaf << LEAF_SHIFT) + this.leafCount[leaf]) << STRIDE_SHIFT);
+    const end = ((leaf << LEAF_SHIFT) + this.leafCount[leaf]) << STRIDE_SHIFT;
+    this.bounds.copyWithin(i, i + STRIDE, end);
+    if (this.augmented) this.sums.copyWithin(i, i + STRIDE, end);
     this.count--;
     const sameLeaf = ap >> LEAF_SHIFT === leaf;
     if (sameLeaf) ap--;
@@ -617,7 +624,7 @@ export class IovaTree {
     }
     if (this.augmented) {
       const a = ap << STRIDE_SHIFT;
-      this.raiseLeaf(ap >> LEAF_SHIFT, this.entries[a + GAP], this.entries[a + FIT]);
+      this.raiseLeaf(ap >> LEAF_SHIFT, this.sums[a + GAP], this.sums[a + FIT]);
     }
   }
 
@@ -625,7 +632,7 @@ export class IovaTree {
   extendDown(p: number, lo: number): void {
     let base = 0;
     if (this.augmented) base = this.gapBase(p);
-    this.entries[(p << STRIDE_SHIFT) + LO] = lo;
+    this.bounds[(p << STRIDE_SHIFT) + LO] = lo;
     const leaf = p >> LEAF_SHIFT;
     if ((p & LEAF_MASK) === 0) this.fixKey(leaf);
     if (this.augmented) {
@@ -694,7 +701,7 @@ export class IovaTree {
 
   /** Highest fit in the gaps of the first `n` entries of `leaf`. */
   private fitInLeaf(leaf: number, n: number, size: number, align: number, limit: number, field: number): number {
-    const e = this.entries;
+    const e = this.sums;
     const first = leaf << LEAF_SHIFT;
     for (let p = first + n - 1; p >= first; p--) {
       if (e[(p << STRIDE_SHIFT) + field] >= size) {
@@ -708,9 +715,9 @@ export class IovaTree {
   /** The highest slot in the gap below entry `p`, clipped at `limit`; -1 if none. */
   private fitGap(p: number, size: number, align: number, limit: number): number {
     const i = p << STRIDE_SHIFT;
-    const gap = this.entries[i + GAP];
+    const gap = this.sums[i + GAP];
     if (gap < size) return -1;
-    const lo = this.entries[i + LO];
+    const lo = this.bounds[i + LO];
     const top = lo - 1 < limit ? lo - 1 : limit;
     const base = lo - gap;
     let at = top - size + 1;
@@ -744,10 +751,10 @@ export class IovaTree {
         if (this.augmented) {
           const base = Math.max(prevHi + 1, this.startPfn);
           const gap = Math.max(0, lo - base);
-          const have = this.entries[(p << STRIDE_SHIFT) + GAP];
+          const have = this.sums[(p << STRIDE_SHIFT) + GAP];
           if (have !== gap) return `gap below ${lo} is ${have}, expected ${gap}`;
           const fit = alignedFit(base, lo - 1);
-          const haveFit = this.entries[(p << STRIDE_SHIFT) + FIT];
+          const haveFit = this.sums[(p << STRIDE_SHIFT) + FIT];
           if (haveFit !== fit) return `aligned fit below ${lo} is ${haveFit}, expected ${fit}`;
         }
         prevHi = hi;
@@ -767,9 +774,11 @@ export class IovaTree {
         leaves++;
         let gap = -1;
         let fit = -1;
-        for (let p = id << LEAF_SHIFT; p < (id << LEAF_SHIFT) + this.leafCount[id]; p++) {
-          gap = Math.max(gap, this.entries[(p << STRIDE_SHIFT) + GAP]);
-          fit = Math.max(fit, this.entries[(p << STRIDE_SHIFT) + FIT]);
+        if (this.augmented) {
+          for (let p = id << LEAF_SHIFT; p < (id << LEAF_SHIFT) + this.leafCount[id]; p++) {
+            gap = Math.max(gap, this.sums[(p << STRIDE_SHIFT) + GAP]);
+            fit = Math.max(fit, this.sums[(p << STRIDE_SHIFT) + FIT]);
+          }
         }
         return { key: this.loOf(id << LEAF_SHIFT), gap, fit };
       }
