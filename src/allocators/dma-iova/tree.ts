@@ -5,8 +5,8 @@
  * {@link LEAF_SIZE} ranges in contiguous typed arrays and are chained both ways, so walking to
  * a neighbour (the Linux policy's next-fit walk) is an array step; internal nodes hold up to
  * {@link FANOUT} children with each child's smallest `lo` as its key. Wide nodes keep the tree
- * two to four levels deep, which matters on machines where every dependent memory load costs
- * tens of nanoseconds.
+ * shallow (two levels for thousands of ranges, five for millions), which matters on machines
+ * where every dependent memory load costs tens of nanoseconds.
  *
  * An entry is addressed by its *position*, `leaf * LEAF_SIZE + index`. Positions are only valid
  * until the next insert or remove; callers that must remember a range across updates remember
@@ -86,8 +86,8 @@ export class IovaTree {
   /** Gap and aligned fit per position, same layout; empty unless augmented. */
   private sums: Float64Array;
   // Leaf fields, indexed by leaf id.
-  leafCount: Int32Array;
-  leafPrev: Int32Array;
+  private leafCount: Int32Array;
+  private leafPrev: Int32Array;
   private leafNext: Int32Array;
   private leafParent: Int32Array;
   /** Index of the leaf among its parent's children. */
@@ -100,6 +100,9 @@ export class IovaTree {
   private child: Int32Array;
   private slotGap: Float64Array;
   private slotFit: Float64Array;
+  /** Results of {@link summarise}. */
+  private maxGap = -1;
+  private maxFit = -1;
 
   /** Root: a leaf id when `height` is 0, else an internal node id. */
   private root = 0;
@@ -194,11 +197,6 @@ export class IovaTree {
   /** Position of the lowest entry. */
   firstPos(): number {
     return this.firstLeaf << LEAF_SHIFT;
-  }
-
-  /** Position of the anchor. */
-  anchorPos(): number {
-    return (this.lastLeaf << LEAF_SHIFT) + this.leafCount[this.lastLeaf] - 1;
   }
 
   /** Position after `pos`, or -1 after the anchor. */
@@ -317,18 +315,29 @@ export class IovaTree {
       sg[s] = mg;
       sf[s] = mf;
       const node = (s / FANOUT) | 0;
-      mg = -1;
-      mf = -1;
-      const base = node * FANOUT;
-      const end = base + this.nodeCount[node];
-      for (let t = base; t < end; t++) {
-        if (sg[t] > mg) mg = sg[t];
-        if (sf[t] > mf) mf = sf[t];
-      }
+      this.summarise(node);
+      mg = this.maxGap;
+      mf = this.maxFit;
       const parent = this.nodeParent[node];
       if (parent < 0) return;
       s = parent * FANOUT + this.nodeSlot[node];
     }
+  }
+
+  /** Sets {@link maxGap} / {@link maxFit} to the maxima over internal node `node`'s slots. */
+  private summarise(node: number): void {
+    const sg = this.slotGap;
+    const sf = this.slotFit;
+    let mg = -1;
+    let mf = -1;
+    const base = node * FANOUT;
+    const end = base + this.nodeCount[node];
+    for (let t = base; t < end; t++) {
+      if (sg[t] > mg) mg = sg[t];
+      if (sf[t] > mf) mf = sf[t];
+    }
+    this.maxGap = mg;
+    this.maxFit = mf;
   }
 
   /** Raises `leaf`'s summaries to at least (g, f) and carries the increase upwards. */
@@ -413,10 +422,7 @@ export class IovaTree {
       const from = node * FANOUT + half;
       const end = node * FANOUT + FANOUT;
       const to = sib * FANOUT;
-      this.key.copyWithin(to, from, end);
-      this.child.copyWithin(to, from, end);
-      this.slotGap.copyWithin(to, from, end);
-      this.slotFit.copyWithin(to, from, end);
+      this.moveSlots(to, from, end);
       this.nodeCount[sib] = FANOUT - half;
       this.nodeCount[node] = half;
       for (let t = 0; t < FANOUT - half; t++) this.setParent(this.child[to + t], sib, t, leaves);
@@ -430,11 +436,7 @@ export class IovaTree {
     }
     const base = node * FANOUT;
     const s = base + slot;
-    const end = base + this.nodeCount[node];
-    this.key.copyWithin(s + 1, s, end);
-    this.child.copyWithin(s + 1, s, end);
-    this.slotGap.copyWithin(s + 1, s, end);
-    this.slotFit.copyWithin(s + 1, s, end);
+    this.moveSlots(s + 1, s, base + this.nodeCount[node]);
     this.key[s] = k;
     this.child[s] = newChild;
     this.slotGap[s] = -1;
@@ -457,16 +459,18 @@ export class IovaTree {
   private storeSummary(node: number): void {
     const parent = this.nodeParent[node];
     if (parent < 0 || !this.augmented) return;
-    let mg = -1;
-    let mf = -1;
-    const base = node * FANOUT;
-    for (let t = base; t < base + this.nodeCount[node]; t++) {
-      if (this.slotGap[t] > mg) mg = this.slotGap[t];
-      if (this.slotFit[t] > mf) mf = this.slotFit[t];
-    }
+    this.summarise(node);
     const s = parent * FANOUT + this.nodeSlot[node];
-    this.slotGap[s] = mg;
-    this.slotFit[s] = mf;
+    this.slotGap[s] = this.maxGap;
+    this.slotFit[s] = this.maxFit;
+  }
+
+  /** Moves the slots `[from, end)` of the internal-node arrays to start at `to`. */
+  private moveSlots(to: number, from: number, end: number): void {
+    this.key.copyWithin(to, from, end);
+    this.child.copyWithin(to, from, end);
+    this.slotGap.copyWithin(to, from, end);
+    this.slotFit.copyWithin(to, from, end);
   }
 
   /** Unlinks empty `leaf` and removes it (and any internal node left empty) from the tree. */
@@ -484,11 +488,7 @@ export class IovaTree {
     for (;;) {
       const base = node * FANOUT;
       const s = base + slot;
-      const end = base + this.nodeCount[node];
-      this.key.copyWithin(s, s + 1, end);
-      this.child.copyWithin(s, s + 1, end);
-      this.slotGap.copyWithin(s, s + 1, end);
-      this.slotFit.copyWithin(s, s + 1, end);
+      this.moveSlots(s, s + 1, base + this.nodeCount[node]);
       if (--this.nodeCount[node] > 0) {
         for (let t = slot; t < this.nodeCount[node]; t++) this.setParent(this.child[base + t], node, t, leaves);
         if (slot === 0) this.fixNodeKey(node);
@@ -526,15 +526,10 @@ export class IovaTree {
 
   /** Recomputes internal node `node`'s summaries and carries them up. */
   private resummarise(node: number): void {
-    let mg = -1;
-    let mf = -1;
-    const base = node * FANOUT;
-    for (let t = base; t < base + this.nodeCount[node]; t++) {
-      if (this.slotGap[t] > mg) mg = this.slotGap[t];
-      if (this.slotFit[t] > mf) mf = this.slotFit[t];
-    }
     const parent = this.nodeParent[node];
-    if (parent >= 0) this.carryUp(parent * FANOUT + this.nodeSlot[node], mg, mf, false);
+    if (parent < 0) return;
+    this.summarise(node);
+    this.carryUp(parent * FANOUT + this.nodeSlot[node], this.maxGap, this.maxFit, false);
   }
 
   // --- updates ----------------------------------------------------------------------------
