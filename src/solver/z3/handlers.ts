@@ -4,5 +4,6 @@
 // `z3Jobs`; meant for tests and benchmarks.)
 import type { AnyZ3Job } from './job.js';
 import { pingJob } from './jobs/builtin.js';
+import { placementJobs } from './jobs/placement.js';
 
-export const z3JobHandlers: readonly AnyZ3Job[] = [pingJob];
+export const z3JobHandlers: readonly AnyZ3Job[] = [pingJob, ...(placementJobs as readonly AnyZ3Job[])];

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Z3Job, Z3JobOptions, Z3JobOutcome, Z3UnknownReason } from './job.js';
 import { Z3JobError } from './job.js';
-import { OUT_OF_MEMORY, type Answer, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
+import { firstLine, OUT_OF_MEMORY, type Answer, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
 
 /** Options of a {@link Z3Pool}. */
 export interface Z3PoolOptions {
@@ -72,6 +72,8 @@ type SlotState = 'starting' | 'idle' | 'busy' | 'closing';
 interface Slot {
   readonly worker: Worker;
   state: SlotState;
+  /** Whether the worker ever said it was ready. */
+  ready: boolean;
   job: PendingJob | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Why the worker died, from its 'error' event, for the job it was running. */
@@ -195,6 +197,7 @@ export class Z3Pool {
     const slot: Slot = {
       worker,
       state: 'starting',
+      ready: false,
       job: undefined,
       timer: undefined,
       failure: undefined,
@@ -208,7 +211,7 @@ export class Z3Pool {
     worker.on('message', (message: FromWorker) => this.#onMessage(slot, message));
     worker.on('error', (error: Error) => {
       const detail = firstLine(`${error.name}: ${error.message}`);
-      if (slot.state === 'starting') slot.failure = { reason: 'worker-start-failed', detail };
+      if (!slot.ready) slot.failure = { reason: 'worker-start-failed', detail };
       else slot.failure ??= { reason: OUT_OF_MEMORY.test(error.message) ? 'out-of-memory' : 'worker-crashed', detail };
     });
     worker.on('exit', (code) => {
@@ -220,6 +223,7 @@ export class Z3Pool {
   #onMessage(slot: Slot, message: FromWorker): void {
     if (message.type === 'ready') {
       if (slot.state !== 'starting') return;
+      slot.ready = true;
       clearTimeout(slot.timer);
       this.#becomeIdle(slot);
       this.#dispatch();
@@ -253,16 +257,20 @@ export class Z3Pool {
   #onExit(slot: Slot, code: number): void {
     clearTimeout(slot.timer);
     this.#slots.delete(slot);
-    const wasStarting = slot.state === 'starting';
     const job = slot.job;
     if (job && !job.settled) {
       this.#crashed++;
       const failure = slot.failure ?? { reason: 'worker-crashed', detail: `the worker exited with code ${code}` };
       this.#settle(job, unknown(failure.reason, failure.detail));
-    } else if (wasStarting) {
+    } else if (!slot.ready && (slot.failure || slot.state !== 'closing')) {
       this.#crashed++;
       // A worker that cannot start is a setup problem (a bad job module, Z3 not loadable): every
-      // queued job would meet it, so answer them all rather than retrying forever.
+      // queued job would meet it, so unless another worker is up, answer them all rather than
+      // retrying forever.
+      if ([...this.#slots].some((other) => other.ready)) {
+        this.#dispatch();
+        return;
+      }
       const detail = slot.failure?.detail ?? `the worker exited with code ${code} before it was ready`;
       const queued = this.#queue;
       this.#queue = [];
@@ -358,11 +366,6 @@ export class Z3Pool {
 
 function unknown(reason: Z3UnknownReason, detail: string): Z3JobOutcome<never> {
   return { status: 'unknown', reason, detail };
-}
-
-function firstLine(text: string): string {
-  const line = text.split('\n', 1)[0] ?? '';
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 
 function settingsFrom(options: Z3PoolOptions): Settings {

@@ -43,3 +43,9 @@ export type Answer = Extract<FromWorker, { readonly id: number }>;
 
 /** Messages that say Z3 or the wasm heap ran out of memory (Z3 reasons, API errors, emscripten aborts). */
 export const OUT_OF_MEMORY = /out of memory|memory exceeded|memout|bad_alloc|\bOOM\b|Cannot enlarge memory/i;
+
+/** The first line of a message, cut to a length fit for an outcome's `detail`. */
+export function firstLine(text: string): string {
+  const line = text.split('\n', 1)[0] ?? '';
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}

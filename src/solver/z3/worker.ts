@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { z3JobHandlers } from './handlers.js';
 import { isZ3Job, type AnyZ3Job } from './job.js';
-import { OUT_OF_MEMORY, type Answer, type FromWorker, type RemoteError, type ToWorker, type WorkerConfig } from './protocol.js';
+import { firstLine, OUT_OF_MEMORY, type Answer, type FromWorker, type RemoteError, type ToWorker, type WorkerConfig } from './protocol.js';
 import { loadZ3Runtime } from './runtime.js';
 import { openSession, Z3Interrupted, Z3OutOfMemory, type JobSession } from './session.js';
 
@@ -51,12 +51,11 @@ function post(message: FromWorker): void {
   port.postMessage(message);
 }
 
+// Steps run one at a time. A step that throws (the runner itself, not a job: e.g. Z3 aborting
+// while deleting contexts) is an unhandled rejection, which ends the worker; the pool answers a
+// running job as crashed and starts another worker.
 function enqueue(step: () => Promise<void>): void {
-  chain = chain.then(step).catch((error: unknown) => {
-    // A failure of the runner itself (not of a job): the worker cannot be trusted any more.
-    dead = true;
-    throw error;
-  });
+  chain = chain.then(step);
 }
 
 port.on('message', (message: ToWorker) => {
@@ -118,10 +117,10 @@ async function runJob(message: Extract<ToWorker, { type: 'job' }>): Promise<void
     session.close();
   }
   const outOfMemory = body.type === 'unknown' && body.reason === 'out-of-memory';
-  if (outOfMemory) {
-    // After a memout, destroying Z3's objects can throw in a destructor and abort the module:
-    // free nothing more, and let the pool close this worker.
-    runtime.gate.disable('Z3 ran out of memory');
+  if (fatal || outOfMemory) {
+    // After an abort nothing in Z3 works; after a memout, destroying its objects can throw in a
+    // destructor and abort the module: free nothing more, and let the pool end this worker.
+    runtime.gate.disable(fatal ? 'Z3 aborted' : 'Z3 ran out of memory');
   }
   const retire = fatal || outOfMemory || jobsRun >= config.maxJobs || stuckContexts >= RETIRE_AT_STUCK;
   answer(id, body, retire, fatal);
@@ -165,11 +164,6 @@ function classify(error: unknown, session: JobSession | undefined): Classified {
 function toRemote(error: unknown): RemoteError {
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
   return { name: 'Error', message: String(error) };
-}
-
-function firstLine(text: string): string {
-  const line = text.split('\n', 1)[0] ?? '';
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 
 function scheduleSweep(): void {
