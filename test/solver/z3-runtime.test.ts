@@ -6,6 +6,7 @@ import {
   coreJob,
   diagnosticsJob,
   misuseJob,
+  optimizeJob,
   pigeonholeJob,
   throwJob,
   unawaitedJob,
@@ -70,6 +71,10 @@ describe('jobs on real problems', () => {
     for (const outcome of outcomes.filter((_, i) => i % 2 === 0)) expect(done(outcome)).toEqual(first);
     expect(first.status).toBe('sat');
     expect(pool.stats().spawned).toBe(2);
+  });
+
+  it('checks Optimize problems too', async () => {
+    expect(done(await pool.run(optimizeJob, { lower: TWO_60 + 1n }, opts))).toBe(TWO_60 + 1n);
   });
 
   it('runs jobs named by kind, and the built-in ping', async () => {
