@@ -1,9 +1,10 @@
 /**
- * The exact engine the commands hand to the solver. Until the Z3 engine is wired in, requests
- * that compete for space and that the greedy order cannot place end as `unknown`.
+ * The exact engine the commands hand to the solver: Z3 in worker threads, with the command's
+ * time limit per question.
  */
 import type { ExactOracle } from '../solver/oracle.js';
+import { z3Engine } from '../solver/z3-engine.js';
 
-export function exactEngine(_options: { timeoutMs: number }): ExactOracle | undefined {
-  return undefined;
+export function exactEngine(options: { timeoutMs: number }): ExactOracle {
+  return z3Engine(options);
 }

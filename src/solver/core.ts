@@ -20,7 +20,7 @@ export interface MinimalCore {
  * alignment, so that a conflict names what the kernel checks first (alignment, then reserved
  * ranges, then mappings) and agrees with the IOAS model's verdict.
  */
-function removalOrder(a: Constraint, b: Constraint): number {
+export function removalOrder(a: Constraint, b: Constraint): number {
   const rank = (c: Constraint) => {
     if (c.kind === 'hole') return c.hole.type === 'peer-window' ? 0 : 2;
     if (c.kind === 'existing') return 1;

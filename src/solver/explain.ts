@@ -94,7 +94,8 @@ function headline(problem: Problem, core: readonly Constraint[]): string {
   const requests = names.map((n) => requestNamed(problem, n));
   if (requests.length === 1) return singleHeadline(problem, requests[0], core);
   const list = requests.map((r) => describeRequest(r.name, r.size));
-  return `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]} cannot all be placed under these ${core.length} constraints together`;
+  const rules = core.map((c) => explainConstraint(problem, c).text.replace(/: .*$/, ''));
+  return `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]} cannot all be placed: ${rules.join('; ')}`;
 }
 
 function singleHeadline(problem: Problem, r: PlacementRequest, core: readonly Constraint[]): string {

@@ -9,13 +9,17 @@ import type { Constraint, Problem } from './problem.js';
 
 export type OracleAnswer =
   | { status: 'sat'; placed: Map<string, bigint> }
-  /** `core`, when the engine gives one, is a subset of the constraint ids that is unsat too. */
-  | { status: 'unsat'; core?: string[] }
+  /**
+   * `core`, when the engine gives one, is a subset of the constraint ids that is unsat too;
+   * `minimal` says the engine has already checked that dropping any member makes it sat.
+   */
+  | { status: 'unsat'; core?: string[]; minimal?: boolean }
   | { status: 'unknown'; reason: string };
 
 /** An exact decision procedure for any set of constraints (the Z3 engine). */
 export interface ExactOracle {
-  check(problem: Problem, constraints: readonly Constraint[]): Promise<OracleAnswer>;
+  /** Decide; with `minimise`, an unsat answer's core is shrunk to a minimal one, trying ids in that order. */
+  check(problem: Problem, constraints: readonly Constraint[], minimise?: readonly string[]): Promise<OracleAnswer>;
 }
 
 const RELATIONS = new Set<Constraint['kind']>(['disjoint', 'above', 'offset', 'same-window']);
@@ -36,7 +40,7 @@ export function subProblem(problem: Problem, names: ReadonlySet<string>): Proble
 }
 
 /** Decide a constraint set: TypeScript where that is exact or finds a witness, else `exact`. */
-export async function checkConstraints(problem: Problem, constraints: readonly Constraint[], exact?: ExactOracle): Promise<OracleAnswer> {
+export async function checkConstraints(problem: Problem, constraints: readonly Constraint[], exact?: ExactOracle, minimise?: readonly string[]): Promise<OracleAnswer> {
   const names = requestsOf(constraints);
   if (names.size === 1 && !constraints.some((c) => RELATIONS.has(c.kind))) {
     const [name] = names;
@@ -49,5 +53,5 @@ export async function checkConstraints(problem: Problem, constraints: readonly C
   const greedy = placeGreedy(sub, constraints);
   if (greedy.failed.length === 0) return { status: 'sat', placed: greedy.placed };
   if (!exact) return { status: 'unknown', reason: 'several requests compete and no exact engine was given' };
-  return exact.check(sub, constraints);
+  return exact.check(sub, constraints, minimise);
 }

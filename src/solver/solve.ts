@@ -6,13 +6,14 @@
  */
 import { pagesForMapping } from '../model/pages.js';
 import { constraintsFor, reachOf } from './constraints.js';
-import { minimiseCore } from './core.js';
+import { minimiseCore, removalOrder } from './core.js';
 import { type Conflict, explainCore } from './explain.js';
 import { placeGreedy } from './greedy.js';
 import { checkConstraints, type ExactOracle } from './oracle.js';
 import type { Constraint, Problem } from './problem.js';
 import { applyRepair, compareRepairCost, describeChange, type RepairChange, type RepairProposal, singleRequestRepairs } from './repair.js';
 import { certify } from './verify.js';
+import { type Z3Engine, z3Engine } from './z3-engine.js';
 import { overlaps } from '../model/range.js';
 
 export interface Placement {
@@ -38,8 +39,13 @@ export type SolveResult =
   | { status: 'unknown'; reason: string; tried: string[] };
 
 export interface SolveOptions {
-  /** The exact engine for competing requests (Z3); without it such cases may end `unknown`. */
-  exact?: ExactOracle;
+  /**
+   * The exact engine for requests the greedy order cannot place. Default: the Z3 engine
+   * (started only when needed); `null`: none, and such cases may end `unknown`.
+   */
+  exact?: ExactOracle | null;
+  /** Budget of each question to the default Z3 engine, in milliseconds (default 10 s). */
+  timeoutMs?: number;
   /** Compute repairs for an unsat answer (default true). */
   repairs?: boolean;
   /** At most this many repairs (default 5). */
@@ -48,7 +54,13 @@ export interface SolveOptions {
   proposeRepairs?: (problem: Problem, core: readonly Constraint[]) => Promise<RepairProposal[]>;
 }
 
-export async function solve(problem: Problem, options: SolveOptions = {}): Promise<SolveResult> {
+export async function solve(problem: Problem, given: SolveOptions = {}): Promise<SolveResult> {
+  const engine = given.exact === undefined ? z3Engine({ timeoutMs: given.timeoutMs }) : given.exact;
+  const options: SolveOptions & { exact?: ExactOracle } = {
+    ...given,
+    exact: engine ?? undefined,
+    proposeRepairs: given.proposeRepairs ?? (engine && 'proposeRepairs' in engine ? (engine as Z3Engine).proposeRepairs : undefined),
+  };
   const all = constraintsFor(problem, new Set(problem.requests.map((r) => r.name)));
   const greedy = placeGreedy(problem, all);
   const placed = new Map(greedy.placed);
@@ -64,13 +76,15 @@ export async function solve(problem: Problem, options: SolveOptions = {}): Promi
     const component = single.status === 'unsat' ? new Set([name]) : componentOf(problem, name);
     for (const n of component) handled.add(n);
     const constraints = single.status === 'unsat' ? alone : constraintsFor(problem, component);
-    const answer = single.status === 'unsat' ? single : await checkConstraints(problem, constraints, options.exact);
+    const order = [...constraints].sort(removalOrder).map((c) => c.id);
+    const answer = single.status === 'unsat' ? single : await checkConstraints(problem, constraints, options.exact, order);
     if (answer.status === 'sat') {
       for (const [n, iova] of answer.placed) placed.set(n, iova);
       tried.push(`${[...component].join(', ')}: placed by the exact engine`);
     } else if (answer.status === 'unsat') {
       const start = answer.core ? constraints.filter((c) => answer.core?.includes(c.id)) : constraints;
-      const minimal = await minimiseCore(problem, start, options.exact);
+      // The exact engine may have minimised its core already; the TypeScript oracle has not.
+      const minimal = answer.minimal !== undefined ? { constraints: start, minimal: answer.minimal } : await minimiseCore(problem, start, options.exact);
       conflicts.push({ conflict: explainCore(problem, minimal.constraints, minimal.minimal), core: minimal.constraints });
     } else {
       tried.push(`${[...component].join(', ')}: ${answer.reason}`);
