@@ -240,9 +240,9 @@ export class DmaIovaDomain {
   }
 
   /**
-   * A description of the first broken internal invariant (tree order, overlap, balance links,
-   * gap bookkeeping), or undefined when all hold. Cached pfns are not checked: the fast path
-   * trusts its callers, as the kernel's does.
+   * A description of the first broken internal invariant (order and overlap of the ranges, the
+   * tree's links and keys, gap summaries), or undefined when all hold. Cached pfns are not
+   * checked: the fast path trusts its callers, as the kernel's does.
    */
   check(): string | undefined {
     return this.impl.tree.check();

@@ -6,7 +6,8 @@
  *   `cached` above) and steps to predecessors, taking the first gap below the current node
  *   that holds the request. If it reaches the start pfn (or the bottom) without success and
  *   the cursor was a real node below the limit, it retries once over the region between that
- *   node and the limit. Free space below the cursor that a walk skipped is not revisited.
+ *   node and the limit. The walk is linear in the ranges it passes: a failing request in a
+ *   fragmented space visits all of them.
  * - The 32-bit gate: any failure records the failed size; later requests with a limit at or
  *   below 4 GiB and a size at least that large fail immediately, even when they would fit.
  *   Freeing a range that starts below 4 GiB lifts the gate.
@@ -50,6 +51,8 @@ export class LinuxPolicy implements TreePolicy {
     const low32 = limitEx <= this.dma32;
     if (low32 && size >= this.max32) return -1;
     const align = aligned ? roundUpPow2(size) : 1;
+    // Multiplying by the reciprocal of a power of two is exact, and cheaper than dividing.
+    const perAlign = 1 / align;
     const startKey = low32 ? this.cached32 : this.cached;
     const start = tree.floorPos(startKey);
     // A walk that starts at the anchor covers everything below the limit: no retry.
@@ -70,7 +73,7 @@ export class LinuxPolicy implements TreePolicy {
         curr = tree.prevPos(curr);
         if (high < size) break;
         at = high - size;
-        if (align > 1) at = Math.floor(at / align) * align;
+        if (align > 1) at = Math.floor(at * perAlign) * align;
         if (curr < 0 || at > e[curr * STRIDE + HI] || at < low) break;
       }
       if (high < size || at < low) {

@@ -655,7 +655,7 @@ export class IovaTree {
     const slotMax = align > 1 ? this.slotFit : this.slotGap;
     // The first entry above limit + 1 owns the only gap that can straddle the limit (there is
     // none when the limit is the top pfn: then c is the anchor).
-    const c = this.floorPos(limit + 1);
+    const c = this.floorAbove(limit + 1);
     const clip = c < 0 ? this.firstPos() : this.nextPos(c);
     let at = clip < 0 ? -1 : this.fitGap(clip, size, align, limit);
     if (at >= 0 || c < 0) return at;
@@ -679,6 +679,17 @@ export class IovaTree {
       h++;
     }
     return -1;
+  }
+
+  /**
+   * {@link floorPos} for an `x` that usually lies above every real range (a DMA mask above the
+   * allocations): then the answer is the anchor or the range just below it, found in O(1).
+   */
+  private floorAbove(x: number): number {
+    const anchor = (this.lastLeaf << LEAF_SHIFT) + this.leafCount[this.lastLeaf] - 1;
+    if (x >= this.anchorLo) return anchor;
+    const last = this.prevPos(anchor);
+    return last >= 0 && this.loOf(last) <= x ? last : this.floorPos(x);
   }
 
   /** Highest fit inside the subtree `id` at height `h` (0: a leaf). */
