@@ -255,19 +255,19 @@ export class DmaIovaDomain {
    * the inclusive byte address `limitAddr`. Returns the first byte address.
    */
   allocBytes(sizeBytes: bigint, limitAddr: bigint, sizeAligned = false): bigint | undefined {
-    const pages = bytesToPages(sizeBytes, this.shift, 'allocation size');
-    const limit = limitAddrToPfn(limitAddr, this.shift, this.topPfn);
-    if (limit < 0) return undefined;
-    const pfn = this.alloc(pages, limit, sizeAligned);
-    return pfn === undefined ? undefined : pfnToAddr(pfn, this.shift);
+    return this.allocInBytes(sizeBytes, limitAddr, (pages, limit) => this.alloc(pages, limit, sizeAligned));
   }
 
   /** {@link allocFast} in bytes. */
   allocFastBytes(sizeBytes: bigint, limitAddr: bigint, flush = true): bigint | undefined {
+    return this.allocInBytes(sizeBytes, limitAddr, (pages, limit) => this.allocFast(pages, limit, flush));
+  }
+
+  private allocInBytes(sizeBytes: bigint, limitAddr: bigint, allocate: (pages: number, limit: number) => number | undefined): bigint | undefined {
     const pages = bytesToPages(sizeBytes, this.shift, 'allocation size');
     const limit = limitAddrToPfn(limitAddr, this.shift, this.topPfn);
     if (limit < 0) return undefined;
-    const pfn = this.allocFast(pages, limit, flush);
+    const pfn = allocate(pages, limit);
     return pfn === undefined ? undefined : pfnToAddr(pfn, this.shift);
   }
 
