@@ -143,52 +143,69 @@ export class RangeSet {
    * `options.align`, within `[floor, limit]`; undefined when none exists.
    */
   lowestFit(size: bigint, options: FitOptions = {}): bigint | undefined {
-    const { align, floor, limit } = fitBounds(size, options);
-    for (let i = Math.max(0, this.indexAtOrBefore(floor)); i < this.ranges.length; i++) {
-      const r = this.ranges[i];
-      if (r.start > limit) break;
-      const start = alignUp(r.start > floor ? r.start : floor, align);
-      const top = r.last < limit ? r.last : limit;
-      if (start <= top && top - start + 1n >= size) return start;
-    }
-    return undefined;
+    return lowestFitIn(this.ranges, size, options);
   }
 
   /** Like {@link lowestFit}, but the highest such start. */
   highestFit(size: bigint, options: FitOptions = {}): bigint | undefined {
-    const { align, floor, limit } = fitBounds(size, options);
-    for (let i = this.indexAtOrBefore(limit); i >= 0; i--) {
-      const r = this.ranges[i];
-      if (r.last < floor) break;
-      const bottom = r.start > floor ? r.start : floor;
-      const top = r.last < limit ? r.last : limit;
-      if (top < bottom || top - bottom + 1n < size) continue;
-      const start = alignDown(top - size + 1n, align);
-      if (start >= bottom) return start;
-    }
-    return undefined;
+    return highestFitIn(this.ranges, size, options);
   }
 
-  /** Index of the last range whose start is ≤ address, or -1. */
   private indexAtOrBefore(address: bigint): number {
-    let lo = 0;
-    let hi = this.ranges.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.ranges[mid].start <= address) {
-        found = mid;
-        lo = mid + 1;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    return found;
+    return indexAtOrBefore(this.ranges, address);
   }
 
   toString(): string {
     return `{${this.ranges.map((r) => `0x${r.start.toString(16)}-0x${r.last.toString(16)}`).join(', ')}}`;
   }
+}
+
+/** Index of the last of sorted `ranges` whose start is ≤ address, or -1. */
+export function indexAtOrBefore(ranges: readonly IovaRange[], address: bigint): number {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ranges[mid].start <= address) {
+      found = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return found;
+}
+
+/**
+ * The lowest aligned start of a `size`-byte slot inside one of sorted, disjoint `ranges`,
+ * within `[floor, limit]` (shared by {@link RangeSet} and mutable free lists).
+ */
+export function lowestFitIn(ranges: readonly IovaRange[], size: bigint, options: FitOptions = {}): bigint | undefined {
+  const { align, floor, limit } = fitBounds(size, options);
+  for (let i = Math.max(0, indexAtOrBefore(ranges, floor)); i < ranges.length; i++) {
+    const r = ranges[i];
+    if (r.start > limit) break;
+    const start = alignUp(r.start > floor ? r.start : floor, align);
+    const top = r.last < limit ? r.last : limit;
+    if (start <= top && top - start + 1n >= size) return start;
+  }
+  return undefined;
+}
+
+/** Like {@link lowestFitIn}, but the highest such start. */
+export function highestFitIn(ranges: readonly IovaRange[], size: bigint, options: FitOptions = {}): bigint | undefined {
+  const { align, floor, limit } = fitBounds(size, options);
+  for (let i = indexAtOrBefore(ranges, limit); i >= 0; i--) {
+    const r = ranges[i];
+    if (r.last < floor) break;
+    const bottom = r.start > floor ? r.start : floor;
+    const top = r.last < limit ? r.last : limit;
+    if (top < bottom || top - bottom + 1n < size) continue;
+    const start = alignDown(top - size + 1n, align);
+    if (start >= bottom) return start;
+  }
+  return undefined;
 }
 
 function fitBounds(size: bigint, options: FitOptions): { align: bigint; floor: bigint; limit: bigint } {

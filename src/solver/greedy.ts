@@ -7,12 +7,17 @@
  *
  * A unit is a request with everything placed at a fixed offset from it (`offsetFrom`); `above`
  * orders units; a window tag restricts later members to the window of the first one placed.
+ *
+ * Two modes: with the whole problem, every request shares one free space (the usable ranges
+ * minus existing mappings), kept in a {@link FreeList}; with a subset of constraints (when
+ * checking part of a conflict), each request's own domain comes from its constraints.
  */
-import { MAX_ADDRESS } from '../model/address.js';
-import { RangeSet } from '../model/rangeset.js';
+import { MAX_ADDRESS, maskOfBits } from '../model/address.js';
 import { type IovaRange, sizeOf } from '../model/range.js';
-import { constraintsFor, reachOf } from './constraints.js';
-import { domainOf, pickStart, startsIn } from './domain.js';
+import { RangeSet } from '../model/rangeset.js';
+import { reachOf } from './constraints.js';
+import { domainOf, pickStart, type RequestDomain, startsIn } from './domain.js';
+import { FreeList } from './free-list.js';
 import type { Constraint, PlacementRequest, Problem } from './problem.js';
 
 const G4 = 1n << 32n;
@@ -30,68 +35,100 @@ interface Unit {
   key: Array<bigint | number>;
 }
 
-/** Place every request of the problem it can, under `constraints` (default: all of them). */
+/** Where each request may go: the shared free list, or per-request domains and what is taken. */
+interface Space {
+  domain(r: PlacementRequest): RequestDomain;
+  take(slot: IovaRange): void;
+  /** The shared free list, when there is one (enables the fast path). */
+  free?: FreeList;
+}
+
+/** Place every request it can, under `constraints` (default: the whole problem). */
 export function placeGreedy(problem: Problem, constraints?: readonly Constraint[]): GreedyResult {
-  const all = constraints ?? constraintsFor(problem, new Set(problem.requests.map((r) => r.name)));
-  const byRequest = new Map<string, Constraint[]>();
-  for (const c of all) {
-    if (c.kind === 'disjoint' || c.kind === 'above' || c.kind === 'offset' || c.kind === 'same-window') continue;
-    const list = byRequest.get(c.request) ?? [];
-    list.push(c);
-    byRequest.set(c.request, list);
-  }
+  const space = constraints ? subsetSpace(problem, constraints) : sharedSpace(problem);
   const units = buildUnits(problem);
   const unitOf = new Map<string, Unit>();
   for (const u of units) for (const m of u.members) unitOf.set(m.request.name, u);
 
+  // Kahn's order over `above` between units, the smallest key first among the ready ones.
+  units.sort((a, b) => compareKeys(a.key, b.key));
+  const rank = new Map(units.map((u, i) => [u, i]));
+  const waitingOn = new Map<Unit, number>(units.map((u) => [u, 0]));
+  const dependents = new Map<Unit, Unit[]>();
+  for (const u of units) {
+    const before = new Set<Unit>();
+    for (const m of u.members) {
+      for (const other of m.request.above) {
+        const b = unitOf.get(other);
+        if (b && b !== u) before.add(b);
+      }
+    }
+    for (const b of before) dependents.set(b, [...(dependents.get(b) ?? []), u]);
+    waitingOn.set(u, before.size);
+  }
+  const ready = new MinHeap(units.filter((u) => waitingOn.get(u) === 0).map((u) => rank.get(u) as number));
+
   const placed = new Map<string, bigint>();
   const failed: string[] = [];
   const tagWindow = new Map<string, IovaRange>();
-  let occupied = RangeSet.EMPTY;
-  const done = new Set<Unit>();
-
-  // Kahn's order over `above` between units, taking the smallest key among the ready ones.
-  const deps = new Map<Unit, Set<Unit>>(units.map((u) => [u, new Set<Unit>()]));
-  for (const u of units) {
-    for (const m of u.members) {
-      for (const other of m.request.above) {
-        const ou = unitOf.get(other);
-        if (ou && ou !== u) deps.get(u)?.add(ou);
-      }
+  let done = 0;
+  for (let next = ready.pop(); next !== undefined; next = ready.pop()) {
+    const unit = units[next];
+    done++;
+    for (const d of dependents.get(unit) ?? []) {
+      const left = (waitingOn.get(d) as number) - 1;
+      waitingOn.set(d, left);
+      if (left === 0) ready.push(rank.get(d) as number);
     }
-  }
-  const pending = [...units];
-  while (pending.length > 0) {
-    let pick = -1;
-    for (let i = 0; i < pending.length; i++) {
-      const ready = [...(deps.get(pending[i]) ?? [])].every((d) => done.has(d));
-      if (ready && (pick < 0 || compareKeys(pending[i].key, pending[pick].key) < 0)) pick = i;
-    }
-    if (pick < 0) {
-      // A cycle of `above`: nothing here can be placed in order; Z3 will explain it.
-      for (const u of pending) failed.push(...u.members.map((m) => m.request.name));
-      break;
-    }
-    const unit = pending.splice(pick, 1)[0];
-    done.add(unit);
-    const start = placeUnit(problem, unit, byRequest, occupied, placed, tagWindow);
+    const start = placeUnit(problem, unit, space, placed, tagWindow);
     if (start === undefined) {
       failed.push(...unit.members.map((m) => m.request.name));
       continue;
     }
-    const slots: IovaRange[] = [];
     for (const m of unit.members) {
       const iova = start + m.offset;
       placed.set(m.request.name, iova);
-      slots.push({ start: iova, last: iova + m.request.size - 1n });
+      space.take({ start: iova, last: iova + m.request.size - 1n });
       if (m.request.window !== undefined && !tagWindow.has(m.request.window)) {
         const w = problem.windows.find((x) => x.start <= iova && iova <= x.last);
         if (w) tagWindow.set(m.request.window, w);
       }
     }
-    occupied = occupied.union(RangeSet.of(slots));
   }
+  // Units left waiting sit on a cycle of `above`: nothing there can be placed in order.
+  if (done < units.length) for (const u of units) if ((waitingOn.get(u) as number) > 0) failed.push(...u.members.map((m) => m.request.name));
   return { placed, failed };
+}
+
+/** The whole problem: one free space, the usable ranges minus existing mappings. */
+function sharedSpace(problem: Problem): Space {
+  const free = new FreeList(problem.space.usable.subtract(RangeSet.of(problem.existing)));
+  return {
+    free,
+    take: (slot) => free.take(slot.start, slot.last),
+    domain(r) {
+      const reach = reachOf(problem, r);
+      let space = reach ? free.slice(reach.start, reach.last) : RangeSet.EMPTY;
+      if (r.within) space = space.intersect(r.within);
+      return { space, align: r.align, pinned: r.fixed?.iova, possible: r.size % problem.space.alignment === 0n };
+    },
+  };
+}
+
+/** A subset of constraints: each request's domain from its own constraints, minus what is taken. */
+function subsetSpace(problem: Problem, constraints: readonly Constraint[]): Space {
+  const byRequest = new Map<string, Constraint[]>();
+  for (const c of constraints) byRequest.set(c.request, [...(byRequest.get(c.request) ?? []), c]);
+  let taken = RangeSet.EMPTY;
+  return {
+    take: (slot) => {
+      taken = taken.union(RangeSet.single(slot.start, slot.last));
+    },
+    domain(r) {
+      const d = domainOf(problem, r, byRequest.get(r.name) ?? []);
+      return { ...d, space: d.space.subtract(taken) };
+    },
+  };
 }
 
 function buildUnits(problem: Problem): Unit[] {
@@ -144,31 +181,32 @@ function compareKeys(a: Array<bigint | number>, b: Array<bigint | number>): numb
 }
 
 /** The root start for a unit, or undefined when no slot satisfies every member. */
-function placeUnit(
-  problem: Problem,
-  unit: Unit,
-  byRequest: ReadonlyMap<string, Constraint[]>,
-  occupied: RangeSet,
-  placed: ReadonlyMap<string, bigint>,
-  tagWindow: ReadonlyMap<string, IovaRange>,
-): bigint | undefined {
-  let starts = RangeSet.FULL;
-  let align = 1n;
-  let residue = 0n;
-  let pinned: bigint | undefined;
-  for (const { request: m, offset } of unit.members) {
-    const domain = domainOf(problem, m, byRequest.get(m.name) ?? []);
-    if (!domain.possible) return undefined;
-    let space = domain.space.subtract(occupied);
-    const window = m.window !== undefined ? tagWindow.get(m.window) : undefined;
-    if (window) space = space.intersect(RangeSet.single(window.start, window.last));
+function placeUnit(problem: Problem, unit: Unit, space: Space, placed: ReadonlyMap<string, bigint>, tagWindow: ReadonlyMap<string, IovaRange>): bigint | undefined {
+  const floorOf = (m: PlacementRequest) => {
     let floor = 0n;
     for (const other of m.above) {
       const o = problem.requests.find((q) => q.name === other);
       const at = placed.get(other);
       if (o && at !== undefined && at + o.size > floor) floor = at + o.size;
     }
-    const own = startsIn(space, m.size).intersect(RangeSet.single(floor, MAX_ADDRESS));
+    return floor;
+  };
+  const single = unit.members.length === 1 ? unit.root : undefined;
+  if (single && space.free && !single.within && single.window === undefined && !single.fixed) {
+    return fastStart(problem, single, space.free, floorOf(single));
+  }
+
+  let starts = RangeSet.FULL;
+  let align = 1n;
+  let residue = 0n;
+  let pinned: bigint | undefined;
+  for (const { request: m, offset } of unit.members) {
+    const domain = space.domain(m);
+    if (!domain.possible) return undefined;
+    let free = domain.space;
+    const window = m.window !== undefined ? tagWindow.get(m.window) : undefined;
+    if (window) free = free.intersect(RangeSet.single(window.start, window.last));
+    const own = startsIn(free, m.size).intersect(RangeSet.single(floorOf(m), MAX_ADDRESS));
     starts = starts.intersect(shift(own, -offset));
     if (domain.pinned !== undefined) {
       const root = domain.pinned - offset;
@@ -187,30 +225,36 @@ function placeUnit(
   return chooseStart(problem, unit, starts, align, residue);
 }
 
+/** A lone request in the shared free space: search the free list directly, without building sets. */
+function fastStart(problem: Problem, r: PlacementRequest, free: FreeList, floor: bigint): bigint | undefined {
+  if (r.size % problem.space.alignment !== 0n) return undefined;
+  const limit = r.dmaBits !== undefined && r.dmaBits < 64 ? maskOfBits(r.dmaBits) : MAX_ADDRESS;
+  const aligns = r.preferAlign !== undefined && r.preferAlign > r.align ? [r.preferAlign, r.align] : [r.align];
+  for (const align of aligns) {
+    const found =
+      problem.objective === 'high'
+        ? free.highest(r.size, { align, floor, limit })
+        : problem.objective === 'free-below-4g'
+          ? (free.lowest(r.size, { align, floor: floor > G4 ? floor : G4, limit }) ?? free.highest(r.size, { align, floor, limit }))
+          : free.lowest(r.size, { align, floor, limit });
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** Pick a start from the valid starts as the objective prefers, trying a preferred alignment first. */
 function chooseStart(problem: Problem, unit: Unit, starts: RangeSet, align: bigint, residue: bigint): bigint | undefined {
   const prefer = unit.members.length === 1 ? unit.root.preferAlign : undefined;
   const aligns = prefer !== undefined && prefer > align && residue === 0n ? [prefer, align] : [align];
   for (const a of aligns) {
     const r = mod(residue, a);
-    switch (problem.objective) {
-      case 'high': {
-        const x = pickStart(starts, a, r, true);
-        if (x !== undefined) return x;
-        break;
-      }
-      case 'free-below-4g': {
-        const above = pickStart(starts.intersect(RangeSet.single(G4, MAX_ADDRESS)), a, r, false);
-        if (above !== undefined) return above;
-        const below = pickStart(starts, a, r, true);
-        if (below !== undefined) return below;
-        break;
-      }
-      default: {
-        const x = pickStart(starts, a, r, false);
-        if (x !== undefined) return x;
-      }
-    }
+    const found =
+      problem.objective === 'high'
+        ? pickStart(starts, a, r, true)
+        : problem.objective === 'free-below-4g'
+          ? (pickStart(starts.intersect(RangeSet.single(G4, MAX_ADDRESS)), a, r, false) ?? pickStart(starts, a, r, true))
+          : pickStart(starts, a, r, false);
+    if (found !== undefined) return found;
   }
   return undefined;
 }
@@ -229,4 +273,45 @@ function shift(set: RangeSet, delta: bigint): RangeSet {
 
 function mod(a: bigint, m: bigint): bigint {
   return ((a % m) + m) % m;
+}
+
+/** A binary min-heap of numbers (unit ranks). */
+class MinHeap {
+  private readonly items: number[] = [];
+
+  constructor(initial: number[]) {
+    for (const x of initial) this.push(x);
+  }
+
+  push(x: number): void {
+    const a = this.items;
+    a.push(x);
+    for (let i = a.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (a[p] <= a[i]) break;
+      [a[p], a[i]] = [a[i], a[p]];
+      i = p;
+    }
+  }
+
+  pop(): number | undefined {
+    const a = this.items;
+    if (a.length === 0) return undefined;
+    const top = a[0];
+    const last = a.pop() as number;
+    if (a.length > 0) {
+      a[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l] < a[m]) m = l;
+        if (r < a.length && a[r] < a[m]) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
 }

@@ -61,8 +61,7 @@ export async function solve(problem: Problem, given: SolveOptions = {}): Promise
     exact: engine ?? undefined,
     proposeRepairs: given.proposeRepairs ?? (engine && 'proposeRepairs' in engine ? (engine as Z3Engine).proposeRepairs : undefined),
   };
-  const all = constraintsFor(problem, new Set(problem.requests.map((r) => r.name)));
-  const greedy = placeGreedy(problem, all);
+  const greedy = placeGreedy(problem);
   const placed = new Map(greedy.placed);
   const conflicts: Array<{ conflict: Conflict; core: Constraint[] }> = [];
   const tried: string[] = [];
