@@ -13,6 +13,7 @@ const io: Io = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
   isTty: process.stdout.isTTY === true,
+  progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[K${line}`) : undefined,
 };
 
 process.exitCode = await main(process.argv.slice(2), io);

@@ -11,8 +11,10 @@ export const EXIT = { ok: 0, rejected: 1, badInput: 2, unknown: 3, internal: 4 }
 export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
-  /** Whether stdout is a terminal (progress bars, colours). */
+  /** Whether stdout is a terminal. */
   isTty: boolean;
+  /** Redraws a one-line progress display; present only when standard error is a terminal. */
+  progress?: (line: string) => void;
 }
 
 export interface Command {

@@ -3,10 +3,12 @@ import { toJson } from '../../model/serialise.js';
 import { InputError } from '../../model/errors.js';
 import { loadLayout } from '../../solver/layout.js';
 import { type VerifyReport, verifyLayout } from '../../solver/verify.js';
-import { type Command, EXIT, parseCommandArgs } from '../command.js';
+import { type FleetHostResult, type FleetReport, fleetFiles, verifyFleet } from '../../solver/fleet.js';
+import type { Layout } from '../../solver/verify.js';
+import { type Command, EXIT, type Io, parseCommandArgs } from '../command.js';
 import { loadHost } from '../inputs.js';
 
-const help = `Usage: iova verify <layout.json> --host HOST [--host HOST …] [--json]
+const help = `Usage: iova verify <layout.json> (--host HOST [--host HOST …] | --fleet DIR) [--json]
 
 Check a fixed layout offline (no solver) against each host: every placement inside an
 aperture window, outside every hole that applies under the layout's policy (reserved regions,
@@ -19,7 +21,12 @@ whose requests are all fixed. HOST is a host file from \`iova import\` (or sourc
 
 Options:
   --host HOST         a host to check against (repeat for several)
-  --json              print {"ok","hosts":[{"host","ok","violations":[…]}]}
+  --fleet DIR         every host file (*.json) in DIR, checked in parallel on all cores, with a
+                      progress bar on a terminal; then a summary: hosts that accept, hosts that
+                      reject grouped by reason, files that could not be read
+  --workers N         worker threads for --fleet (default: the cores available)
+  --json              print {"ok","hosts":[{"host","ok","violations":[…]}]}; with --fleet also
+                      "total", "accepted", "rejected", "unreadable" and "reasons"
   -h, --help          this text
 
 Exit codes: 0 every host accepts, 1 some host rejects, 2 bad input.`;
@@ -30,11 +37,17 @@ const command: Command = {
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs('verify', argv, {
       host: { type: 'string', multiple: true },
+      fleet: { type: 'string' },
+      workers: { type: 'string' },
       json: { type: 'boolean' },
     });
     if (positionals.length !== 1) throw new InputError('give exactly one layout file (see: iova verify --help)');
     const hostFiles = values.host ?? [];
-    if (hostFiles.length === 0) throw new InputError('no host given: use --host host.json (repeatable)');
+    if (values.fleet !== undefined) {
+      if (hostFiles.length > 0) throw new InputError('give either --host or --fleet, not both');
+      return runFleet(loadLayout(positionals[0]), values.fleet, values.workers, values.json === true, io);
+    }
+    if (hostFiles.length === 0) throw new InputError('no host given: use --host host.json (repeatable) or --fleet DIR');
     const layout = loadLayout(positionals[0]);
     const hosts = [];
     for (const file of hostFiles) hosts.push(await loadHost([file]));
@@ -45,6 +58,48 @@ const command: Command = {
 };
 
 export default command;
+
+async function runFleet(layout: Layout, dir: string, workers: string | undefined, json: boolean, io: Io): Promise<number> {
+  const files = fleetFiles(dir);
+  const count = workers === undefined ? undefined : Number(workers);
+  if (count !== undefined && (!Number.isSafeInteger(count) || count < 1)) throw new InputError(`--workers must be a positive whole number, not "${workers}"`);
+  const started = performance.now();
+  let shown = 0;
+  const report = await verifyFleet(layout, files, {
+    workers: count,
+    onProgress: io.progress
+      ? (done, total) => {
+          const now = performance.now();
+          if (done < total && now - shown < 100) return;
+          shown = now;
+          const width = 30;
+          const filled = Math.round((done / total) * width);
+          io.progress?.(`[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} hosts`);
+        }
+      : undefined,
+  });
+  io.progress?.('');
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  io.out(json ? toJson(report) : fleetText(report, seconds));
+  return report.ok ? EXIT.ok : EXIT.rejected;
+}
+
+export function fleetText(report: FleetReport, seconds?: string): string {
+  const lines = [
+    `${report.total} host files${seconds ? ` checked in ${seconds} s` : ''}: ${report.accepted} accept the layout, ${report.rejected} reject it${report.unreadable > 0 ? `, ${report.unreadable} could not be read` : ''}.`,
+  ];
+  if (report.reasons.length > 0) {
+    lines.push('', 'Why hosts reject it (a host may have several reasons):');
+    for (const r of report.reasons) lines.push(`  ${String(r.hosts).padStart(6)} × ${r.reason}`);
+  }
+  const unreadable = report.hosts.filter((h): h is Extract<FleetHostResult, { error: string }> => 'error' in h);
+  if (unreadable.length > 0) {
+    lines.push('', 'Unreadable host files:');
+    for (const h of unreadable.slice(0, 10)) lines.push(`  ${h.error.startsWith(h.file) ? h.error : `${h.file}: ${h.error}`}`);
+    if (unreadable.length > 10) lines.push(`  … and ${unreadable.length - 10} more (see --json)`);
+  }
+  return lines.join('\n');
+}
 
 export function verifyJson(report: VerifyReport) {
   return {

@@ -2,7 +2,8 @@
 // every failure of a worker (timeout, wasm heap exhaustion, abort, exit) into an `unknown`
 // outcome, replacing the worker. Importing this module starts nothing.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../threads.js';
 import type { Z3Job, Z3JobOptions, Z3JobOutcome, Z3UnknownReason } from './job.js';
 import { Z3JobError } from './job.js';
 import { firstLine, OUT_OF_MEMORY, type Answer, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
@@ -191,7 +192,7 @@ export class Z3Pool {
   }
 
   #spawn(): void {
-    const worker = startWorker(this.#settings.worker);
+    const worker = startZ3Worker(this.#settings.worker);
     this.#spawned++;
     let markExited!: () => void;
     const slot: Slot = {
@@ -390,22 +391,7 @@ function settingsFrom(options: Z3PoolOptions): Settings {
   };
 }
 
-/**
- * Starts a worker on worker.ts/worker.js next to this module. Compiled (dist/*.js), that is a plain
- * `new Worker(url)`. From sources (.ts, under vitest or tsx) the worker needs tsx's loader, but on
- * Node 20 tsx's hooks reach neither worker threads of a process started with `--import tsx` nor
- * ones given `execArgv: ['--import', 'tsx']` (tsx registers on the main thread only); so an eval
- * bootstrap registers tsx's ESM hooks in the worker and then imports worker.ts.
- * The worker gets no command-line options: emscripten's pthread workers inherit the worker's, and
- * an inherited `--import tsx` (or any preloaded module) would load in each of them (measured: the
- * first check took ~1 s instead of ~0.3 s).
- */
-function startWorker(config: WorkerConfig): Worker {
-  const here = import.meta.url;
-  const options = { workerData: config, execArgv: [] };
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), options);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./worker.ts', here).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { ...options, eval: true });
+/** Starts a worker on worker.ts/worker.js next to this module (see `../threads.ts`). */
+function startZ3Worker(config: WorkerConfig): Worker {
+  return startWorker(import.meta.url, './worker', { workerData: config });
 }
