@@ -5,7 +5,7 @@ import { loadLayout } from '../../solver/layout.js';
 import { type VerifyReport, verifyLayout } from '../../solver/verify.js';
 import { type FleetHostResult, type FleetReport, fleetFiles, verifyFleet } from '../../solver/fleet.js';
 import type { Layout } from '../../solver/verify.js';
-import { type Command, EXIT, type Io, parseCommandArgs } from '../command.js';
+import { type Command, EXIT, type Io, listOption, parseCommandArgs } from '../command.js';
 import { loadHost } from '../inputs.js';
 
 const help = `Usage: iova verify <layout.json> (--host HOST [--host HOST …] | --fleet DIR) [--json]
@@ -25,6 +25,8 @@ Options:
                       progress bar on a terminal; then a summary: hosts that accept, hosts that
                       reject grouped by reason, files that could not be read
   --workers N         worker threads for --fleet (default: the cores available)
+  --devices A,B|all   attach these devices on every host instead of the layout's own list;
+                      "all": every device of each host (for fleets whose PCI addresses differ)
   --json              print {"ok","hosts":[{"host","ok","violations":[…]}]}; with --fleet also
                       "total", "accepted", "rejected", "unreadable" and "reasons"
   -h, --help          this text
@@ -39,16 +41,18 @@ const command: Command = {
       host: { type: 'string', multiple: true },
       fleet: { type: 'string' },
       workers: { type: 'string' },
+      devices: { type: 'string', multiple: true },
       json: { type: 'boolean' },
     });
+    const devices = listOption(values.devices);
     if (positionals.length !== 1) throw new InputError('give exactly one layout file (see: iova verify --help)');
     const hostFiles = values.host ?? [];
     if (values.fleet !== undefined) {
       if (hostFiles.length > 0) throw new InputError('give either --host or --fleet, not both');
-      return runFleet(loadLayout(positionals[0]), values.fleet, values.workers, values.json === true, io);
+      return runFleet(withDevices(loadLayout(positionals[0]), devices), values.fleet, values.workers, values.json === true, io);
     }
     if (hostFiles.length === 0) throw new InputError('no host given: use --host host.json (repeatable) or --fleet DIR');
-    const layout = loadLayout(positionals[0]);
+    const layout = withDevices(loadLayout(positionals[0]), devices);
     const hosts = [];
     for (const file of hostFiles) hosts.push(await loadHost([file]));
     const report = verifyLayout(layout, hosts);
@@ -58,6 +62,12 @@ const command: Command = {
 };
 
 export default command;
+
+/** The layout with `--devices` applied: a list, `all` (every device of each host), or as it was. */
+function withDevices(layout: Layout, devices: string[] | undefined): Layout {
+  if (devices === undefined) return layout;
+  return { ...layout, devices: devices.length === 1 && devices[0] === 'all' ? undefined : devices };
+}
 
 async function runFleet(layout: Layout, dir: string, workers: string | undefined, json: boolean, io: Io): Promise<number> {
   const files = fleetFiles(dir);
