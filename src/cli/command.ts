@@ -50,6 +50,20 @@ export function policyOption(value: string | undefined, fallback: Policy = 'iomm
   return value;
 }
 
+/** `--timeout MS` → milliseconds (default 10 s). */
+export function timeoutOption(value: string | undefined): number {
+  if (value === undefined) return 10_000;
+  const ms = Number(value);
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw new InputError(`--timeout must be a positive number of milliseconds, not "${value}"`);
+  return ms;
+}
+
+/** `--dma-api-holes` / `--no-dma-api-holes` → true / false, or undefined for the policy's default. */
+export function dmaApiHolesOption(values: { 'dma-api-holes'?: boolean; 'no-dma-api-holes'?: boolean }): boolean | undefined {
+  if (values['dma-api-holes'] && values['no-dma-api-holes']) throw new InputError('give --dma-api-holes or --no-dma-api-holes, not both');
+  return values['dma-api-holes'] ? true : values['no-dma-api-holes'] ? false : undefined;
+}
+
 /** `--devices a,b` (repeatable) → list, or undefined when not given. */
 export function listOption(value: string | string[] | undefined): string[] | undefined {
   if (value === undefined) return undefined;

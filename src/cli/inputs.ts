@@ -3,7 +3,7 @@
  * `iova import`, or raw sources (sysfs roots, reserved_regions, lspci, iomem, dmesg) imported
  * on the fly.
  */
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import type { HostFacts } from '../model/host.js';
 import { InputError } from '../model/errors.js';
 import { loadHostFile } from '../model/load.js';
@@ -19,6 +19,15 @@ export async function loadHost(operands: readonly string[]): Promise<HostFacts> 
   if (operands.length === 1 && isJsonPath(operands[0]) && !isDirectory(operands[0])) return loadHostFile(operands[0]);
   const { importSources } = await import('../model/import/index.js');
   return importSources([...operands]);
+}
+
+/** Write an output file; failure is bad input naming the file. */
+export function writeOutput(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch (error) {
+    throw new InputError(`cannot write: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file });
+  }
 }
 
 function isDirectory(path: string): boolean {

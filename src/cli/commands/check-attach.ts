@@ -8,10 +8,9 @@ import { solve } from '../../solver/solve.js';
 import { parsePlacementSpec } from '../../solver/spec.js';
 import type { Layout } from '../../solver/verify.js';
 import type { HostFacts } from '../../model/host.js';
-import { type Command, EXIT, parseCommandArgs, policyOption } from '../command.js';
-import { exactEngine } from '../engine.js';
+import { type Command, EXIT, parseCommandArgs, policyOption, timeoutOption } from '../command.js';
 import { loadHost } from '../inputs.js';
-import { conflictText, timeoutOption } from './solve.js';
+import { conflictText } from './solve.js';
 
 const help = `Usage: iova check-attach <spec.json | layout.json> --device BDF [--host HOST] [--json]
 
@@ -53,7 +52,7 @@ const command: Command = {
     let host: HostFacts;
     if (typeof data === 'object' && data !== null && 'requests' in data && !values.host) {
       const problem = parsePlacementSpec(data, file);
-      const solved = await solve(problem, { exact: exactEngine({ timeoutMs: timeoutOption(values.timeout) }) });
+      const solved = await solve(problem, { timeoutMs: timeoutOption(values.timeout) });
       if (solved.status !== 'sat') {
         io.err(`iova check-attach: the spec itself has no placement (${solved.status})`);
         if (solved.status === 'unsat') solved.conflicts.forEach((c, i) => io.err(conflictText(c, i)));

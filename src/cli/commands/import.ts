@@ -1,7 +1,7 @@
-import { writeFileSync } from 'node:fs';
 import { InputError } from '../../model/errors.js';
 import { hostToJson } from '../../model/serialise.js';
 import { type Command, EXIT, parseCommandArgs } from '../command.js';
+import { writeOutput } from '../inputs.js';
 
 const help = `Usage: iova import <sources…> [-o host.json] [--name NAME]
 
@@ -34,11 +34,7 @@ const command: Command = {
     const host = importSources(positionals, { name: values.name });
     const json = hostToJson(host);
     if (values.output) {
-      try {
-        writeFileSync(values.output, json);
-      } catch (error) {
-        throw new InputError(`cannot write: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file: values.output });
-      }
+      writeOutput(values.output, json);
     } else {
       io.out(json.trimEnd());
     }

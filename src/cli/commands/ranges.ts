@@ -5,7 +5,7 @@ import { formatPageSizes } from '../../model/pages.js';
 import { describeProvenance } from '../../model/provenance.js';
 import { sizeOf } from '../../model/range.js';
 import { toJson } from '../../model/serialise.js';
-import { type Command, EXIT, listOption, parseCommandArgs, policyOption } from '../command.js';
+import { type Command, dmaApiHolesOption, EXIT, listOption, parseCommandArgs, policyOption } from '../command.js';
 import { loadHost } from '../inputs.js';
 import { table } from '../table.js';
 
@@ -40,7 +40,7 @@ const command: Command = {
       json: { type: 'boolean' },
     });
     const host = await loadHost(positionals);
-    const dmaApiHoles = values['dma-api-holes'] ? true : values['no-dma-api-holes'] ? false : undefined;
+    const dmaApiHoles = dmaApiHolesOption(values);
     const space = AddressSpace.build(host, { policy: policyOption(values.policy), devices: listOption(values.devices), dmaApiHoles });
     io.out(values.json ? toJson(rangesJson(space)) : rangesText(space));
     return EXIT.ok;

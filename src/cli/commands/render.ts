@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { AddressSpace } from '../../model/address-space.js';
 import { InputError } from '../../model/errors.js';
 import type { HostFacts } from '../../model/host.js';
@@ -8,10 +7,8 @@ import { renderHtml, renderSvg, type Scene, sceneOfLayout, sceneOfSolution, scen
 import { parseLayout } from '../../solver/layout.js';
 import { solve } from '../../solver/solve.js';
 import { parsePlacementSpec } from '../../solver/spec.js';
-import { type Command, EXIT, listOption, parseCommandArgs, policyOption } from '../command.js';
-import { exactEngine } from '../engine.js';
-import { isJsonPath, loadHost } from '../inputs.js';
-import { timeoutOption } from './solve.js';
+import { type Command, dmaApiHolesOption, EXIT, listOption, parseCommandArgs, policyOption, timeoutOption } from '../command.js';
+import { isJsonPath, loadHost, writeOutput } from '../inputs.js';
 
 const help = `Usage: iova render <host.json | sources… | spec.json | layout.json> [-o FILE] [options]
 
@@ -84,7 +81,7 @@ const command: Command = {
     const overrides = {
       policy: values.policy === undefined ? undefined : policyOption(values.policy),
       devices: listOption(values.devices),
-      dmaApiHoles: values['dma-api-holes'] ? true : values['no-dma-api-holes'] ? false : undefined,
+      dmaApiHoles: dmaApiHolesOption(values),
     };
     const hostOperands = values.host ?? [];
 
@@ -97,7 +94,7 @@ const command: Command = {
     if (json && kind === 'spec') {
       const host = hostOperands.length > 0 ? await loadHost(hostOperands) : undefined;
       const problem = parsePlacementSpec(withOverrides(json.value, overrides), json.file, host);
-      const result = await solve(problem, { exact: exactEngine({ timeoutMs: timeoutOption(values.timeout) }) });
+      const result = await solve(problem, { timeoutMs: timeoutOption(values.timeout) });
       scene = sceneOfSolution(problem, result, { title: values.title });
     } else if (json && kind === 'layout') {
       if (hostOperands.length === 0) throw new InputError('a layout is drawn on a host: give --host host.json');
@@ -119,11 +116,7 @@ const command: Command = {
       io.out(picture.trimEnd());
       return EXIT.ok;
     }
-    try {
-      writeFileSync(values.output, picture);
-    } catch (error) {
-      throw new InputError(`cannot write: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file: values.output });
-    }
+    writeOutput(values.output, picture);
     io.out(`wrote ${values.output} (${kind}: ${scene.summary})`);
     return EXIT.ok;
   },

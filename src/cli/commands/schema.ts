@@ -1,9 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import { InputError } from '../../model/errors.js';
 import { jsonSchemaOf, MODEL_SCHEMAS } from '../../model/json-schema.js';
 import { zLayout } from '../../solver/layout.js';
 import { zPlacementSpec } from '../../solver/spec.js';
 import { type Command, EXIT, parseCommandArgs } from '../command.js';
+import { writeOutput } from '../inputs.js';
 
 const SCHEMAS: Record<string, () => Record<string, unknown>> = {
   ...MODEL_SCHEMAS,
@@ -36,7 +36,7 @@ const command: Command = {
       throw new InputError(`name one format: ${Object.keys(SCHEMAS).join(', ')} (see: iova schema --help)`);
     }
     const text = `${JSON.stringify(SCHEMAS[kind](), null, 2)}\n`;
-    if (values.output) writeFileSync(values.output, text);
+    if (values.output) writeOutput(values.output, text);
     else io.out(text.trimEnd());
     return EXIT.ok;
   },

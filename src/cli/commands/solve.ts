@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { formatSize, hexGrouped } from '../../model/address.js';
 import { InputError } from '../../model/errors.js';
 import { formatPageSizes } from '../../model/pages.js';
@@ -8,8 +7,8 @@ import type { Conflict } from '../../solver/explain.js';
 import { layoutOf, layoutToJson } from '../../solver/layout.js';
 import { type Placement, type SolveResult, solve } from '../../solver/solve.js';
 import { loadPlacementSpec } from '../../solver/spec.js';
-import { type Command, EXIT, parseCommandArgs } from '../command.js';
-import { exactEngine } from '../engine.js';
+import { type Command, EXIT, parseCommandArgs, timeoutOption } from '../command.js';
+import { writeOutput } from '../inputs.js';
 import { table } from '../table.js';
 
 const help = `Usage: iova solve <spec.json> [--json] [--timeout MS] [-o layout.json]
@@ -40,9 +39,9 @@ const command: Command = {
     if (positionals.length !== 1) throw new InputError('give exactly one spec file (see: iova solve --help)');
     const timeoutMs = timeoutOption(values.timeout);
     const problem = loadPlacementSpec(positionals[0]);
-    const result = await solve(problem, { exact: exactEngine({ timeoutMs }) });
+    const result = await solve(problem, { timeoutMs });
     if (values.output && result.status === 'sat') {
-      writeFileSync(values.output, `${toJson(layoutToJson(layoutOf(problem, result.placements)))}\n`);
+      writeOutput(values.output, `${toJson(layoutToJson(layoutOf(problem, result.placements)))}\n`);
     }
     io.out(values.json ? toJson(solveJson(result)) : solveText(result, `${problem.space.host.name} (policy ${problem.space.policy}, alignment ${formatSize(problem.space.alignment)}, pages ${formatPageSizes(problem.space.pageSizes)})`));
     return result.status === 'sat' ? EXIT.ok : result.status === 'unsat' ? EXIT.rejected : EXIT.unknown;
@@ -50,13 +49,6 @@ const command: Command = {
 };
 
 export default command;
-
-export function timeoutOption(value: string | undefined): number {
-  if (value === undefined) return 10_000;
-  const ms = Number(value);
-  if (!Number.isSafeInteger(ms) || ms <= 0) throw new InputError(`--timeout must be a positive number of milliseconds, not "${value}"`);
-  return ms;
-}
 
 function placementJson(p: Placement) {
   return { name: p.name, iova: p.iova, last: p.last, size: p.size, pages: p.pages.map((x) => ({ pageSize: x.pageSize, count: x.count })) };
