@@ -4,9 +4,9 @@
  * Immutable: every operation returns a new set. Set operations are linear merges of the two
  * sorted lists; construction from unsorted ranges sorts once.
  */
-import { alignDown, alignUp, isPowerOfTwo, MAX_ADDRESS } from './address.js';
+import { alignDown, alignUp, hex, isPowerOfTwo, MAX_ADDRESS } from './address.js';
 import { InputError } from './errors.js';
-import { compareRanges, type IovaRange, sizeOf, WHOLE_SPACE } from './range.js';
+import { compareRanges, formatRange, type IovaRange, sizeOf, WHOLE_SPACE } from './range.js';
 
 /** Where a fit search may place a slot. */
 export interface FitOptions {
@@ -156,7 +156,7 @@ export class RangeSet {
   }
 
   toString(): string {
-    return `{${this.ranges.map((r) => `0x${r.start.toString(16)}-0x${r.last.toString(16)}`).join(', ')}}`;
+    return `{${this.ranges.map(formatRange).join(', ')}}`;
   }
 }
 
@@ -211,7 +211,7 @@ export function highestFitIn(ranges: readonly IovaRange[], size: bigint, options
 function fitBounds(size: bigint, options: FitOptions): { align: bigint; floor: bigint; limit: bigint } {
   const align = options.align ?? 1n;
   if (size <= 0n) throw new InputError(`slot size must be at least 1, not ${size}`);
-  if (!isPowerOfTwo(align)) throw new InputError(`alignment 0x${align.toString(16)} is not a power of two`);
+  if (!isPowerOfTwo(align)) throw new InputError(`alignment ${hex(align)} is not a power of two`);
   return { align, floor: options.floor ?? 0n, limit: options.limit ?? MAX_ADDRESS };
 }
 

@@ -4,7 +4,7 @@
  * `source` is filled in with the file and JSON path the fact was read from.
  */
 import { z } from 'zod';
-import { isPowerOfTwo } from './address.js';
+import { hex, isPowerOfTwo } from './address.js';
 import {
   type AcsFlags,
   BRIDGE_ROLES,
@@ -40,7 +40,7 @@ export const zPageSizes = z
     }
     let bitmap = 0n;
     for (const size of value) {
-      if (!isPowerOfTwo(size)) ctx.addIssue({ code: 'custom', message: `page size 0x${size.toString(16)} is not a power of two` });
+      if (!isPowerOfTwo(size)) ctx.addIssue({ code: 'custom', message: `page size ${hex(size)} is not a power of two` });
       bitmap |= size;
     }
     return bitmap;

@@ -3,7 +3,7 @@
  * JSON path of the first offending field.
  */
 import { z } from 'zod';
-import { parseAddress, parseOffset, parseSize } from './address.js';
+import { hex, parseAddress, parseOffset, parseSize } from './address.js';
 import { InputError } from './errors.js';
 import { type IovaRange, rangeOfSize } from './range.js';
 
@@ -45,7 +45,7 @@ export function toRange(fields: { start: bigint; last?: bigint; size?: bigint },
   try {
     if (fields.size !== undefined) return rangeOfSize(fields.start, fields.size);
     const last = fields.last as bigint;
-    if (fields.start > last) throw new InputError(`start 0x${fields.start.toString(16)} is above last 0x${last.toString(16)}`);
+    if (fields.start > last) throw new InputError(`start ${hex(fields.start)} is above last ${hex(last)}`);
     return { start: fields.start, last };
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: (error as Error).message });

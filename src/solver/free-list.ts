@@ -5,7 +5,7 @@
  * rebuilding an immutable set after every placement.
  */
 import { type FitOptions, highestFitIn, indexAtOrBefore, lowestFitIn, RangeSet } from '../model/rangeset.js';
-import type { IovaRange } from '../model/range.js';
+import { formatRange, type IovaRange } from '../model/range.js';
 
 export class FreeList {
   private readonly ranges: IovaRange[];
@@ -30,7 +30,7 @@ export class FreeList {
   take(start: bigint, last: bigint): void {
     const i = indexAtOrBefore(this.ranges, start);
     const r = this.ranges[i];
-    if (!r || r.last < last) throw new Error(`free list: 0x${start.toString(16)}-0x${last.toString(16)} is not free`);
+    if (!r || r.last < last) throw new Error(`free list: ${formatRange({ start, last })} is not free`);
     const pieces: IovaRange[] = [];
     if (r.start < start) pieces.push({ start: r.start, last: start - 1n });
     if (last < r.last) pieces.push({ start: last + 1n, last: r.last });
