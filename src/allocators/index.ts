@@ -1,4 +1,5 @@
 /** Allocators over an IOVA space. */
 export * from './dma-iova/index.js';
+export * from './dma-iommu/index.js';
 export * from './ioas/index.js';
 export * from './hotplug.js';
