@@ -61,4 +61,21 @@ describe('examples', () => {
     expect(lines[1]).toMatch(/overlaps the software MSI window 0x800_0000–0x80f_ffff \(1 MiB\): reserved region of IOMMU group 3/);
     expect(lines[2]).toBe('  repair: move `guest-ram` from 0x0 to 0x4000_0000 (guest-ram at 0x4000_0000–0x1_3fff_ffff)');
   });
+
+  it('2: kernel-managed space — a 32-bit NIC fills 4 GiB around the holes, the GPU then switches above for good', async () => {
+    const { lines } = await run('02-kernel-managed-space.ts');
+    expect(lines).toContain('  reserved 0xfee0_0000–0xfeef_ffff  msi, from examples/hosts/epyc/reserved_regions.txt:4');
+    expect(lines).toContain('  reserved 0xb800_0000–0xc5ff_ffff  host-bridge-window, from examples/hosts/epyc/dmesg.txt:4');
+    // Top-down from 4 GiB; the 2 MiB slot holding the MSI window and the host-bridge window are skipped.
+    expect(lines).toContain('  first 0xffe0_0000, 0xffc0_0000, 0xffa0_0000');
+    expect(lines).toContain('  at the MSI window: 0xff00_0000, then 0xfec0_0000');
+    expect(lines).toContain('  at the host-bridge window: 0xc600_0000, then 0xb7e0_0000');
+    // 2048 slots of 2 MiB below 4 GiB, minus 112 for the 224 MiB window, 1 for MSI, 1 for page 0.
+    expect(lines).toContain('  1934 pools (3868 MiB) below 4 GiB, 0 of them in a hole; the next map fails');
+    // 40-bit limit 0xff_ffff_ffff; the HyperTransport hole takes 0xfd_0000_0000 up.
+    expect(lines.join('\n')).toMatch(/GPU 0000:44:00.0 with a 40-bit DMA mask: 0xfc_ffe0_0000 /);
+    expect(lines).toContain('  kernel notice: 0000:44:00.0: Using 40-bit DMA addresses');
+    expect(lines.join('\n')).toMatch(/the GPU maps 0xfc_ffc0_0000 .*the NIC maps 0xff00_0000/);
+    expect(lines.join('\n')).toMatch(/gets IOVA 0xffff_f780 /);
+  });
 });
