@@ -173,7 +173,8 @@ function resolveAttachments(host: HostFacts, wanted: readonly string[] | undefin
 /**
  * Reserved regions of everything attached: each group's and device's own, the host-wide ones,
  * and the platform profile's — a profile region is skipped when the facts already have the
- * same range with the same type (real data over defaults).
+ * same range with the same type (real data over defaults), and those facts are named after it
+ * ("HyperTransport hole"), since sysfs only says "reserved".
  */
 function attachedRegions(host: HostFacts, attachments: readonly Attachment[], platform?: PlatformFacts): ReservedRegion[] {
   if (attachments.length === 0) return [];
@@ -188,10 +189,15 @@ function attachedRegions(host: HostFacts, attachments: readonly Attachment[], pl
   }
   out.push(...host.reservedRegions);
   const known = [...out, ...host.groups.flatMap((g) => g.reservedRegions), ...host.devices.flatMap((d) => d.reservedRegions)];
-  for (const r of platform?.reservedRegions ?? []) {
+  const profile = platform?.reservedRegions ?? [];
+  for (const r of profile) {
     if (!known.some((k) => k.type === r.type && sameRange(k, r))) out.push(r);
   }
-  return out;
+  return out.map((r) => {
+    const twin = profile.find((p) => p !== r && p.type === r.type && sameRange(p, r));
+    if (!twin || r.source.note) return r;
+    return { ...r, source: { ...r.source, note: `the ${twin.source.what} of the ${twin.source.profile} platform` } };
+  });
 }
 
 /** dma-iommu's own limits: the smallest DMA mask of the attached devices, and IOVA page 0. */

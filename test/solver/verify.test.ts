@@ -47,7 +47,7 @@ describe('verify', () => {
     expect(violation.hole?.start).toBe(0xfd00000000n);
     expect(violation.source?.group).toBe(12);
     expect(violation.message).toBe(
-      '`ram-hi` (1 TiB at 0x1_0000_0000) overlaps the reserved range 0xfd_0000_0000–0xff_ffff_ffff (12 GiB): reserved region of IOMMU group 12 (amd.json; groups[0].reservedRegions[1])',
+      '`ram-hi` (1 TiB at 0x1_0000_0000) overlaps the reserved range 0xfd_0000_0000–0xff_ffff_ffff (12 GiB): reserved region of IOMMU group 12 (amd.json; groups[0].reservedRegions[1]; the HyperTransport hole of the amd-vi platform)',
     );
   });
 
