@@ -114,8 +114,8 @@ interface Fragmented extends Timing {
  * then asks for 8 KiB (2 pages, size-aligned), which cannot fit. Under `linux` a failure sets
  * the 32-bit gate, which would make the next request fail without a walk; so there each request
  * is preceded by allocating and freeing one page, which lifts the gate as any free below 4 GiB
- * does and leaves the space as it was (timed with the request: a few microseconds against a walk
- * of milliseconds). `default` has no gate and is timed on back-to-back requests. Per request.
+ * does and leaves the space as it was (timed with the request, so `linux` does three tree
+ * operations per request where `default` does one). Per request.
  */
 function fragmented(policy: DmaIovaPolicyName, requests: number): Fragmented {
   const setup = process.hrtime.bigint();
@@ -186,7 +186,7 @@ export async function run(report: Report): Promise<void> {
     }
   }
   for (const policy of POLICIES) {
-    const r = fragmented(policy, policy === 'linux' ? 10 : 20_000);
+    const r = fragmented(policy, 20_000);
     report({
       workload: 'iii-fragmented-32bit-8KiB-fails',
       policy,
@@ -194,7 +194,8 @@ export async function run(report: Report): Promise<void> {
       wall_ns_per_request: round(r.wallNs),
       linux_ref_ns: '5000000-11000000',
       default_target_ns: 10_000,
-      meets_target: policy === 'default' ? r.cpuNs <= 10_000 : 'n/a: linux must walk every node',
+      meets_target: r.cpuNs <= 10_000,
+      target_rule: policy === 'default' ? 'default <= target' : 'linux <= the default target (it lifts the gate each time)',
       nodes: r.nodes,
       requests: r.requests,
       setup_ms: r.setupMs,

@@ -16,7 +16,7 @@ export class DefaultPolicy implements TreePolicy {
 
   constructor(startPfn: number, topPfn: number) {
     this.topPfn = topPfn;
-    this.tree = new IovaTree({ topPfn, startPfn, augmented: true });
+    this.tree = new IovaTree({ topPfn, startPfn });
   }
 
   alloc(size: number, limit: number, aligned: boolean): number {

@@ -6,8 +6,10 @@
  *   `cached` above) and steps to predecessors, taking the first gap below the current node
  *   that holds the request. If it reaches the start pfn (or the bottom) without success and
  *   the cursor was a real node below the limit, it retries once over the region between that
- *   node and the limit. The walk is linear in the ranges it passes: a failing request in a
- *   fragmented space visits all of them.
+ *   node and the limit. The kernel walks node by node (a failing request in a fragmented
+ *   space visits every node); the first gap that fits walking down from a node is the highest
+ *   fitting gap at or below it, so here the tree's gap summaries find it in O(log n), with the
+ *   same slot inside the gap (`(high - size)` rounded down to the alignment).
  * - The 32-bit gate: any failure records the failed size; later requests with a limit at or
  *   below 4 GiB and a size at least that large fail immediately, even when they would fit.
  *   Freeing a range that starts below 4 GiB lifts the gate.
@@ -18,7 +20,7 @@
  */
 import type { CursorState, PfnRange, TreePolicy } from './policy.js';
 import { roundUpPow2 } from './pfn.js';
-import { HI, IovaTree, LO, STRIDE } from './tree.js';
+import { IovaTree } from './tree.js';
 
 export class LinuxPolicy implements TreePolicy {
   readonly tree: IovaTree;
@@ -38,7 +40,7 @@ export class LinuxPolicy implements TreePolicy {
     this.startPfn = startPfn;
     this.topPfn = topPfn;
     this.dma32 = 2 ** (32 - shift);
-    this.tree = new IovaTree({ topPfn, startPfn, augmented: false });
+    this.tree = new IovaTree({ topPfn, startPfn });
     this.cached = this.tree.anchorLo;
     this.cached32 = this.tree.anchorLo;
     this.max32 = this.dma32;
@@ -51,48 +53,29 @@ export class LinuxPolicy implements TreePolicy {
     const low32 = limitEx <= this.dma32;
     if (low32 && size >= this.max32) return -1;
     const align = aligned ? roundUpPow2(size) : 1;
-    // Multiplying by the reciprocal of a power of two is exact, and cheaper than dividing.
-    const perAlign = 1 / align;
     const startKey = low32 ? this.cached32 : this.cached;
-    const start = tree.floorPos(startKey);
-    // A walk that starts at the anchor covers everything below the limit: no retry.
-    const retryAbove = startKey === tree.anchorLo ? Infinity : tree.hiOf(start);
-    const e = tree.bounds;
-    let curr = start;
-    let high = limitEx;
-    let low = this.startPfn;
-    let retried = false;
-    for (;;) {
-      let above = curr;
-      let at = -1;
-      // Step down while the candidate slot would overlap the range below (or there is none).
-      while (curr >= 0) {
-        const lo = e[curr * STRIDE + LO];
-        if (lo < high) high = lo;
-        above = curr;
-        curr = tree.prevPos(curr);
-        if (high < size) break;
-        at = high - size;
-        if (align > 1) at = Math.floor(at * perAlign) * align;
-        if (curr < 0 || at > e[curr * STRIDE + HI] || at < low) break;
-      }
-      if (high < size || at < low) {
-        if (!retried && retryAbove < limitEx) {
-          // Second pass: only the region between the cursor's range and the limit.
-          retried = true;
-          high = limitEx;
-          low = retryAbove + 1;
-          curr = tree.ceilingByHi(limitEx);
-          continue;
-        }
-        this.max32 = size;
-        return -1;
-      }
-      tree.insertBefore(above, at, at + size - 1);
-      if (at + size - 1 < this.dma32) this.cached32 = at;
-      else this.cached = at;
-      return at;
+    let at: number;
+    if (startKey > limitEx) {
+      // The walk starts at or above the range straddling the limit (or at the anchor): it
+      // passes every gap below the limit, and needs no second pass.
+      at = tree.highestFit(size, align, limit);
+    } else {
+      // It starts at the cursor's range, below the limit: the first fit walking down from there
+      // is the highest fit at or below it.
+      const start = tree.floorPos(startKey);
+      at = tree.fitAtOrBelow(start, size, align, limit);
+      // Failing that, one more pass over the region between that range and the limit. The first
+      // pass saw everything at or below the range, so whatever this finds lies above it.
+      if (at < 0 && tree.hiOf(start) < limitEx) at = tree.highestFit(size, align, limit);
     }
+    if (at < 0) {
+      this.max32 = size;
+      return -1;
+    }
+    tree.insertBefore(tree.fitAbove, at, at + size - 1);
+    if (at + size - 1 < this.dma32) this.cached32 = at;
+    else this.cached = at;
+    return at;
   }
 
   /**

@@ -1,46 +1,50 @@
 /**
- * The ordered set of allocated and reserved pfn ranges of one domain: a B+-tree.
+ * The ordered set of allocated and reserved pfn ranges of one domain: a B+-tree whose entries
+ * also summarise the free gaps between them.
  *
  * Ranges never overlap, so one order (by `lo`) serves every query. Leaves hold up to
- * {@link LEAF_SIZE} ranges in contiguous typed arrays and are chained both ways, so walking to
- * a neighbour (the Linux policy's next-fit walk) is an array step; internal nodes hold up to
- * {@link FANOUT} children with each child's smallest `lo` as its key. Wide nodes keep the tree
- * shallow (two levels for thousands of ranges, five for millions), which matters on machines
- * where every dependent memory load costs tens of nanoseconds.
+ * {@link LEAF_SIZE} entries in one typed array and are chained both ways; internal nodes hold up
+ * to {@link FANOUT} children with each child's smallest `lo` as its key.
  *
  * An entry is addressed by its *position*, `leaf * LEAF_SIZE + index`. Positions are only valid
  * until the next insert or remove; callers that must remember a range across updates remember
- * its `lo`. An entry's bounds sit side by side in {@link IovaTree.bounds} (see {@link LO}) and
- * its gap summary in a parallel array, so a walk over ranges and a scan over gaps each read
- * one dense array.
+ * its `lo`. An entry is four numbers side by side: `lo`, `hi`, and two facts about the free gap
+ * directly below it — its length (the largest unaligned request that fits) and the largest
+ * size-aligned request that fits ({@link alignedFit}). Every internal node records, per child,
+ * the maximum of each over the child's subtree, so {@link IovaTree.highestFit} finds the highest
+ * fitting free slot below a limit in O(log n).
  *
  * The last entry is always the *anchor*, a sentinel range at `topPfn + 1`: every free gap,
- * including the one at the top of the space, is then "the gap below some entry".
- *
- * When `augmented`, every entry also records two facts about the free gap directly below it —
- * its length (the largest unaligned request that fits) and the largest size-aligned request that
- * fits ({@link alignedFit}) — and every internal node records, per child, the maximum of each
- * over the child's subtree. {@link IovaTree.highestFit} uses them to find the highest fitting
- * free slot below a limit in O(log n).
+ * including the one at the top of the space, is then "the gap below some entry". The anchor's
+ * gap is left out of the subtree maxima (a search looks at it first, by itself), so that the
+ * maxima describe the space between real ranges, which is what a search below a limit needs.
  */
 import { roundUpPow2 } from './pfn.js';
 
-const LEAF_SHIFT = 5;
+const LEAF_SHIFT = 4;
 /** Entries per leaf (a power of two: positions split into leaf and index by shifting). */
 export const LEAF_SIZE = 1 << LEAF_SHIFT;
 const LEAF_MASK = LEAF_SIZE - 1;
 /** Children per internal node. */
-export const FANOUT = 16;
+export const FANOUT = 32;
 
-/** Offsets in {@link IovaTree.bounds}: entry `p` has `lo` at `p * STRIDE + LO`, `hi` at `+ HI`. */
-export const LO = 0;
-export const HI = 1;
-export const STRIDE = 2;
-const STRIDE_SHIFT = 1;
-/** Offsets in the summary array (same stride): free pfns between the previous entry (or the start pfn) and `lo`. */
-const GAP = 0;
+/** Numbers per entry, and their offsets: entry `p` starts at `p << W_SHIFT`. */
+const W_SHIFT = 2;
+const W = 1 << W_SHIFT;
+const LO = 0;
+const HI = 1;
+/** Free pfns between the previous entry (or the start pfn) and `lo`. */
+const GAP = 2;
 /** The largest size-aligned request that fits in that gap. */
-const FIT = 1;
+const FIT = 3;
+
+/** Size of the hint table of {@link IovaTree.find} (a power of two), and the hash's shift. */
+const HINT_BITS = 14;
+const HINT_SHIFT = 32 - HINT_BITS;
+const HASH_MUL = 0x9e3779b1 | 0;
+
+/** Below this, pfns are exact in 32-bit integer arithmetic. */
+const INT_RANGE = 0x4000_0000;
 
 /**
  * The largest `s` such that `s` pages aligned to `roundUpPow2(s)` fit in the free pfns
@@ -50,15 +54,20 @@ const FIT = 1;
  */
 export function alignedFit(base: number, top: number): number {
   const len = top - base + 1;
-  if (len <= 0) return 0;
+  if (len <= 2) return len <= 0 ? 0 : len === 1 || base % 2 === 0 ? len : 1;
   // Try alignments from the largest a request this long could need, downwards; the first that
   // leaves more than half of itself free above its first aligned pfn gives the answer, since
   // every size it serves is larger than any size a smaller alignment serves.
-  let a = roundUpPow2(len);
-  for (;;) {
+  if (top < INT_RANGE) {
+    // The same in integer arithmetic (the usual case: pfns below 4 GiB).
+    for (let a = 1 << (32 - Math.clz32(len - 1)); ; a >>= 1) {
+      const run = top - ((base + a - 1) & -a) + 1;
+      if (run * 2 > a) return run < a ? run : a;
+    }
+  }
+  for (let a = roundUpPow2(len); ; a /= 2) {
     const run = top - Math.ceil(base / a) * a + 1;
     if (run * 2 > a) return run < a ? run : a;
-    a /= 2;
   }
 }
 
@@ -67,24 +76,19 @@ export interface TreeOptions {
   topPfn: number;
   /** Gaps are counted from here up (nothing is allocated below it). */
   startPfn: number;
-  /** Maintain gap summaries for {@link IovaTree.highestFit}. */
-  augmented: boolean;
 }
 
 export class IovaTree {
-  readonly augmented: boolean;
   readonly startPfn: number;
   /** `lo` (and `hi`) of the anchor. */
   readonly anchorLo: number;
   /** Live entries, anchor excluded. */
   count = 0;
-  /** After a successful {@link highestFit}: position of the entry directly above the slot. */
+  /** After a successful search: position of the entry directly above the slot found. */
   fitAbove = -1;
 
-  /** `lo` and `hi` per position (see {@link LO}). Replaced when it grows: re-read after inserts. */
-  bounds: Float64Array;
-  /** Gap and aligned fit per position, same layout; empty unless augmented. */
-  private sums: Float64Array;
+  /** Per position: lo, hi, gap, aligned fit (see {@link W_SHIFT}). Replaced when it grows. */
+  private ent: Float64Array;
   // Leaf fields, indexed by leaf id.
   private leafCount: Int32Array;
   private leafPrev: Int32Array;
@@ -100,7 +104,7 @@ export class IovaTree {
   private child: Int32Array;
   private slotGap: Float64Array;
   private slotFit: Float64Array;
-  /** Results of {@link summarise}. */
+  /** Results of {@link summarise} and {@link leafMax}. */
   private maxGap = -1;
   private maxFit = -1;
 
@@ -115,13 +119,16 @@ export class IovaTree {
   private nodeUsed = 0;
   private readonly freeLeaves: number[] = [];
   private readonly freeNodes: number[] = [];
+  /**
+   * A leaf id per hash of a range's first pfn, set when the range is inserted or found: a guess
+   * that {@link find} checks before it trusts it, so it may go stale freely.
+   */
+  private readonly hint = new Int32Array(1 << HINT_BITS);
 
   constructor(options: TreeOptions) {
-    this.augmented = options.augmented;
     this.startPfn = options.startPfn;
     this.anchorLo = options.topPfn + 1;
-    this.bounds = new Float64Array(this.leafCap * LEAF_SIZE * STRIDE);
-    this.sums = new Float64Array(this.augmented ? this.leafCap * LEAF_SIZE * STRIDE : 0);
+    this.ent = new Float64Array(this.leafCap * LEAF_SIZE * W);
     this.leafCount = new Int32Array(this.leafCap);
     this.leafNext = new Int32Array(this.leafCap);
     this.leafPrev = new Int32Array(this.leafCap);
@@ -140,19 +147,19 @@ export class IovaTree {
     this.leafPrev[0] = -1;
     this.leafParent[0] = -1;
     this.leafCount[0] = 1;
-    this.bounds[LO] = this.anchorLo;
-    this.bounds[HI] = this.anchorLo;
-    if (this.augmented) this.setGap(0, options.startPfn);
+    this.ent[LO] = this.anchorLo;
+    this.ent[HI] = this.anchorLo;
+    this.setGap(0, options.startPfn);
   }
 
   /** `lo` of the entry at `p`. */
   loOf(p: number): number {
-    return this.bounds[(p << STRIDE_SHIFT) + LO];
+    return this.ent[(p << W_SHIFT) + LO];
   }
 
   /** `hi` of the entry at `p`. */
   hiOf(p: number): number {
-    return this.bounds[(p << STRIDE_SHIFT) + HI];
+    return this.ent[(p << W_SHIFT) + HI];
   }
 
   // --- storage ----------------------------------------------------------------------------
@@ -162,8 +169,7 @@ export class IovaTree {
     if (id !== undefined) return id;
     if (this.leafUsed === this.leafCap) {
       const cap = this.leafCap * 2;
-      this.bounds = grow64(this.bounds, cap * LEAF_SIZE * STRIDE);
-      if (this.augmented) this.sums = grow64(this.sums, cap * LEAF_SIZE * STRIDE);
+      this.ent = grow64(this.ent, cap * LEAF_SIZE * W);
       this.leafCount = grow32(this.leafCount, cap);
       this.leafNext = grow32(this.leafNext, cap);
       this.leafPrev = grow32(this.leafPrev, cap);
@@ -199,6 +205,11 @@ export class IovaTree {
     return this.firstLeaf << LEAF_SHIFT;
   }
 
+  /** Position of the anchor. */
+  anchorPos(): number {
+    return (this.lastLeaf << LEAF_SHIFT) + this.leafCount[this.lastLeaf] - 1;
+  }
+
   /** Position after `pos`, or -1 after the anchor. */
   nextPos(pos: number): number {
     const leaf = pos >> LEAF_SHIFT;
@@ -217,36 +228,54 @@ export class IovaTree {
   /** Position of the last entry with `lo <= x`, or -1 when every entry lies above `x`. */
   floorPos(x: number): number {
     let n = this.root;
+    const key = this.key;
     for (let h = this.height; h > 0; h--) {
-      const key = this.key;
       const base = n * FANOUT;
       if (key[base] > x) return -1;
-      let a = 0;
-      let b = this.nodeCount[n] - 1;
-      while (a < b) {
-        const m = (a + b + 1) >> 1;
-        if (key[base + m] <= x) a = m;
-        else b = m - 1;
+      // Branch-free halving: the comparison outcome is data, not control flow.
+      let a = base;
+      for (let len = this.nodeCount[n]; len > 1; ) {
+        const half = len >> 1;
+        a = key[a + half] <= x ? a + half : a;
+        len -= half;
       }
-      n = this.child[base + a];
+      n = this.child[a];
     }
-    const e = this.bounds;
+    const e = this.ent;
     const base = n << LEAF_SHIFT;
-    if (e[base << STRIDE_SHIFT] > x) return -1;
-    let a = 0;
-    let b = this.leafCount[n] - 1;
-    while (a < b) {
-      const m = (a + b + 1) >> 1;
-      if (e[(base + m) << STRIDE_SHIFT] <= x) a = m;
-      else b = m - 1;
+    if (e[base << W_SHIFT] > x) return -1;
+    let a = base;
+    for (let len = this.leafCount[n]; len > 1; ) {
+      const half = len >> 1;
+      a = e[(a + half) << W_SHIFT] <= x ? a + half : a;
+      len -= half;
     }
-    return base + a;
+    return a;
   }
 
   /** Position of the entry containing `pfn` (never the anchor), or -1. */
   find(pfn: number): number {
-    const p = this.floorPos(pfn);
-    return p >= 0 && this.hiOf(p) >= pfn && pfn < this.anchorLo ? p : -1;
+    // Ranges are usually freed by their first pfn, which the hint table maps to a leaf.
+    const h = Math.imul(pfn | 0, HASH_MUL) >>> HINT_SHIFT;
+    const leaf = this.hint[h];
+    const n = this.leafCount[leaf];
+    const e = this.ent;
+    const first = (leaf << LEAF_SHIFT) << W_SHIFT;
+    let p: number;
+    if (n > 0 && e[first + LO] <= pfn && pfn <= e[first + ((n - 1) << W_SHIFT) + HI]) {
+      // The leaf holds pfn's floor (the hint may be stale, but a live leaf covering pfn is right).
+      p = leaf << LEAF_SHIFT;
+      for (let len = n; len > 1; ) {
+        const half = len >> 1;
+        p = e[(p + half) << W_SHIFT] <= pfn ? p + half : p;
+        len -= half;
+      }
+    } else {
+      p = this.floorPos(pfn);
+      if (p < 0) return -1;
+      this.hint[h] = p >> LEAF_SHIFT;
+    }
+    return this.ent[(p << W_SHIFT) + HI] >= pfn && pfn < this.anchorLo ? p : -1;
   }
 
   /** Position of the first entry with `hi >= pfn` (the anchor when nothing else qualifies). */
@@ -265,21 +294,22 @@ export class IovaTree {
 
   // --- gap bookkeeping --------------------------------------------------------------------
 
-  /** Lowest free pfn of the gap below entry `p` (meaningful when augmented). */
+  /** Lowest free pfn of the gap below entry `p`. */
   private gapBase(p: number): number {
     // With a non-empty gap its base is lo - gap; an empty gap means the previous entry touches
     // `lo` or the start pfn lies at or above it, and either way nothing below `lo` is free.
-    const i = p << STRIDE_SHIFT;
-    const g = this.sums[i + GAP];
-    const lo = this.bounds[i + LO];
-    return g > 0 ? lo - g : Math.max(lo, this.startPfn);
+    const i = p << W_SHIFT;
+    const g = this.ent[i + GAP];
+    const lo = this.ent[i + LO];
+    if (g > 0) return lo - g;
+    return lo > this.startPfn ? lo : this.startPfn;
   }
 
   /** Sets the gap below entry `p` to run from `base` (clipped to empty) up to `lo - 1`. */
   private setGap(p: number, base: number): void {
-    const e = this.sums;
-    const i = p << STRIDE_SHIFT;
-    const lo = this.bounds[i + LO];
+    const e = this.ent;
+    const i = p << W_SHIFT;
+    const lo = e[i + LO];
     if (lo > base) {
       e[i + GAP] = lo - base;
       e[i + FIT] = alignedFit(base, lo - 1);
@@ -289,38 +319,71 @@ export class IovaTree {
     }
   }
 
+  /** Sets {@link maxGap} / {@link maxFit} to the maxima over `leaf`'s entries (the anchor's gap excluded). */
+  private leafMax(leaf: number): void {
+    const e = this.ent;
+    let mg = -1;
+    let mf = -1;
+    let n = this.leafCount[leaf];
+    if (leaf === this.lastLeaf) n--;
+    const first = (leaf << LEAF_SHIFT) << W_SHIFT;
+    const end = first + (n << W_SHIFT);
+    for (let i = first; i < end; i += W) {
+      const g = e[i + GAP];
+      const f = e[i + FIT];
+      if (g > mg) mg = g;
+      if (f > mf) mf = f;
+    }
+    this.maxGap = mg;
+    this.maxFit = mf;
+  }
+
   /**
    * Recomputes the summaries of `leaf` and carries them upwards; with `early` it stops at the
    * first level that does not change (valid when nothing above changed structurally).
    */
   private refreshLeaf(leaf: number, early: boolean): void {
-    const e = this.sums;
-    let mg = -1;
-    let mf = -1;
-    const end = ((leaf << LEAF_SHIFT) + this.leafCount[leaf]) << STRIDE_SHIFT;
-    for (let i = (leaf << LEAF_SHIFT) << STRIDE_SHIFT; i < end; i += STRIDE) {
-      if (e[i + GAP] > mg) mg = e[i + GAP];
-      if (e[i + FIT] > mf) mf = e[i + FIT];
-    }
     const parent = this.leafParent[leaf];
-    if (parent >= 0) this.carryUp(parent * FANOUT + this.leafSlot[leaf], mg, mf, early);
+    if (parent < 0) return;
+    this.leafMax(leaf);
+    this.carryUp(parent * FANOUT + this.leafSlot[leaf], this.maxGap, this.maxFit, early);
   }
 
-  /** Stores a child's summaries in slot `s` and recomputes upwards. */
+  /**
+   * Stores a child's summaries in slot `s` and recomputes upwards. With `early`, the slots above
+   * are known to be right for the tree before this change: the walk stops at the first level
+   * that does not change, and rescans a node only when the slot that held its maximum dropped.
+   */
   private carryUp(s: number, mg: number, mf: number, early: boolean): void {
     const sg = this.slotGap;
     const sf = this.slotFit;
     for (;;) {
-      if (early && sg[s] === mg && sf[s] === mf) return;
+      const og = sg[s];
+      const of = sf[s];
+      if (early && og === mg && of === mf) return;
       sg[s] = mg;
       sf[s] = mf;
       const node = (s / FANOUT) | 0;
+      const parent = this.nodeParent[node];
+      if (parent < 0) return;
+      const ps = parent * FANOUT + this.nodeSlot[node];
+      if (early) {
+        // The node's maxima before the change sit in its parent's slot.
+        const pg = sg[ps];
+        const pf = sf[ps];
+        const gapKnown = mg >= pg || og < pg;
+        const fitKnown = mf >= pf || of < pf;
+        if (gapKnown && fitKnown) {
+          mg = mg > pg ? mg : pg;
+          mf = mf > pf ? mf : pf;
+          s = ps;
+          continue;
+        }
+      }
       this.summarise(node);
       mg = this.maxGap;
       mf = this.maxFit;
-      const parent = this.nodeParent[node];
-      if (parent < 0) return;
-      s = parent * FANOUT + this.nodeSlot[node];
+      s = ps;
     }
   }
 
@@ -340,8 +403,12 @@ export class IovaTree {
     this.maxFit = mf;
   }
 
-  /** Raises `leaf`'s summaries to at least (g, f) and carries the increase upwards. */
-  private raiseLeaf(leaf: number, g: number, f: number): void {
+  /** Raises the summaries above entry `p` to at least its own gap and fit. */
+  private raise(p: number): void {
+    const i = p << W_SHIFT;
+    const g = this.ent[i + GAP];
+    const f = this.ent[i + FIT];
+    const leaf = p >> LEAF_SHIFT;
     const sg = this.slotGap;
     const sf = this.slotFit;
     let node = this.leafParent[leaf];
@@ -357,7 +424,7 @@ export class IovaTree {
 
   /** Sets the key of `leaf` (its first `lo`) in its ancestors. */
   private fixKey(leaf: number): void {
-    const k = this.bounds[((leaf << LEAF_SHIFT) << STRIDE_SHIFT) + LO];
+    const k = this.ent[((leaf << LEAF_SHIFT) << W_SHIFT) + LO];
     let node = this.leafParent[leaf];
     let slot = this.leafSlot[leaf];
     while (node >= 0) {
@@ -377,10 +444,9 @@ export class IovaTree {
   private splitLeaf(leaf: number, at: number): number {
     const nl = this.newLeaf();
     const count = this.leafCount[leaf];
-    const from = ((leaf << LEAF_SHIFT) + at) << STRIDE_SHIFT;
-    const end = ((leaf << LEAF_SHIFT) + count) << STRIDE_SHIFT;
-    this.bounds.copyWithin((nl << LEAF_SHIFT) << STRIDE_SHIFT, from, end);
-    if (this.augmented) this.sums.copyWithin((nl << LEAF_SHIFT) << STRIDE_SHIFT, from, end);
+    const from = ((leaf << LEAF_SHIFT) + at) << W_SHIFT;
+    const end = ((leaf << LEAF_SHIFT) + count) << W_SHIFT;
+    this.ent.copyWithin((nl << LEAF_SHIFT) << W_SHIFT, from, end);
     this.leafCount[nl] = count - at;
     this.leafCount[leaf] = at;
     const next = this.leafNext[leaf];
@@ -458,7 +524,7 @@ export class IovaTree {
   /** Writes internal node `node`'s summaries into its parent's slot (no propagation). */
   private storeSummary(node: number): void {
     const parent = this.nodeParent[node];
-    if (parent < 0 || !this.augmented) return;
+    if (parent < 0) return;
     this.summarise(node);
     const s = parent * FANOUT + this.nodeSlot[node];
     this.slotGap[s] = this.maxGap;
@@ -492,7 +558,7 @@ export class IovaTree {
       if (--this.nodeCount[node] > 0) {
         for (let t = slot; t < this.nodeCount[node]; t++) this.setParent(this.child[base + t], node, t, leaves);
         if (slot === 0) this.fixNodeKey(node);
-        if (this.augmented) this.resummarise(node);
+        this.resummarise(node);
         break;
       }
       // The node is empty too: it can never be the root, which always leads to the anchor.
@@ -541,12 +607,15 @@ export class IovaTree {
   insertBefore(above: number, lo: number, hi: number): number {
     let leaf = above >> LEAF_SHIFT;
     let idx = above & LEAF_MASK;
-    const base = this.augmented ? this.gapBase(above) : 0;
-    const oldGap = this.augmented ? this.sums[(above << STRIDE_SHIFT) + GAP] : 0;
-    const oldFit = this.augmented ? this.sums[(above << STRIDE_SHIFT) + FIT] : 0;
+    const ai = above << W_SHIFT;
+    const base = this.gapBase(above);
+    const oldGap = this.ent[ai + GAP];
+    const oldFit = this.ent[ai + FIT];
+    const belowAnchor = this.ent[ai + LO] === this.anchorLo;
     // After a split, the leaf that was not inserted into (-1: no split).
     let other = -1;
-    if (this.leafCount[leaf] === LEAF_SIZE) {
+    const count = this.leafCount[leaf];
+    if (count === LEAF_SIZE) {
       if (idx === 0) {
         // Inserting at the front (the common top-down case): the whole leaf moves right and
         // the new entry starts a fresh leaf, so descending fills pack leaves completely.
@@ -555,37 +624,44 @@ export class IovaTree {
         const half = LEAF_SIZE >> 1;
         other = this.splitLeaf(leaf, half);
         if (idx >= half) {
-          [leaf, other] = [other, leaf];
+          const t = leaf;
+          leaf = other;
+          other = t;
           idx -= half;
         }
       }
     }
     const p = (leaf << LEAF_SHIFT) + idx;
-    const e = this.bounds;
-    const i = p << STRIDE_SHIFT;
-    const end = ((leaf << LEAF_SHIFT) + this.leafCount[leaf]) << STRIDE_SHIFT;
-    e.copyWithin(i + STRIDE, i, end);
+    const e = this.ent;
+    const i = p << W_SHIFT;
+    // Shift the entries from idx up by one, from the top down.
+    for (let j = ((leaf << LEAF_SHIFT) + this.leafCount[leaf]) << W_SHIFT; j > i; j -= W) {
+      e[j] = e[j - W];
+      e[j + 1] = e[j - W + 1];
+      e[j + 2] = e[j - W + 2];
+      e[j + 3] = e[j - W + 3];
+    }
     e[i + LO] = lo;
     e[i + HI] = hi;
-    if (this.augmented) this.sums.copyWithin(i + STRIDE, i, end);
+    this.hint[Math.imul(lo | 0, HASH_MUL) >>> HINT_SHIFT] = leaf;
     this.leafCount[leaf]++;
     this.count++;
     if (idx === 0) this.fixKey(leaf);
-    if (this.augmented) {
-      const ap = this.nextPos(p);
-      this.setGap(p, base);
-      this.setGap(ap, hi + 1 > base ? hi + 1 : base);
-      if (other >= 0) {
-        // New structure above: recompute both halves' paths in full.
-        this.refreshLeaf(leaf, false);
-        this.refreshLeaf(other, false);
-      } else {
-        // Both new gaps lie inside the old one, so only a maximum equal to it can drop.
-        const parent = this.leafParent[leaf];
-        if (parent >= 0) {
-          const sl = parent * FANOUT + this.leafSlot[leaf];
-          if (this.slotGap[sl] <= oldGap || this.slotFit[sl] <= oldFit) this.refreshLeaf(leaf, true);
-        }
+    this.setGap(p, base);
+    this.setGap(this.nextPos(p), hi + 1 > base ? hi + 1 : base);
+    if (other >= 0) {
+      // New structure above: recompute both halves' paths in full.
+      this.refreshLeaf(leaf, false);
+      this.refreshLeaf(other, false);
+    } else if (belowAnchor) {
+      // The anchor's gap is not summarised; the new one below the new entry is.
+      this.raise(p);
+    } else {
+      // Both new gaps lie inside the old one, so only a maximum equal to it can drop.
+      const parent = this.leafParent[leaf];
+      if (parent >= 0) {
+        const sl = parent * FANOUT + this.leafSlot[leaf];
+        if (this.slotGap[sl] <= oldGap || this.slotFit[sl] <= oldFit) this.refreshLeaf(leaf, true);
       }
     }
     return p;
@@ -601,39 +677,39 @@ export class IovaTree {
   remove(p: number): void {
     const leaf = p >> LEAF_SHIFT;
     let ap = this.nextPos(p);
-    if (this.augmented) this.setGap(ap, this.gapBase(p));
-    const i = p << STRIDE_SHIFT;
-    const end = ((leaf << LEAF_SHIFT) + this.leafCount[leaf]) << STRIDE_SHIFT;
-    this.bounds.copyWithin(i, i + STRIDE, end);
-    if (this.augmented) this.sums.copyWithin(i, i + STRIDE, end);
+    this.setGap(ap, this.gapBase(p));
+    const e = this.ent;
+    const end = ((leaf << LEAF_SHIFT) + this.leafCount[leaf] - 1) << W_SHIFT;
+    for (let j = p << W_SHIFT; j < end; j += W) {
+      e[j] = e[j + W];
+      e[j + 1] = e[j + W + 1];
+      e[j + 2] = e[j + W + 2];
+      e[j + 3] = e[j + W + 3];
+    }
     this.count--;
     const sameLeaf = ap >> LEAF_SHIFT === leaf;
     if (sameLeaf) ap--;
+    const intoAnchor = this.ent[(ap << W_SHIFT) + LO] === this.anchorLo;
     if (--this.leafCount[leaf] === 0) {
       this.dropLeaf(leaf);
     } else {
       if ((p & LEAF_MASK) === 0) this.fixKey(leaf);
       // The removed gap is now part of the (larger) gap above it: a leaf keeping both can only
-      // gain; a leaf that lost it to the next leaf may have lost its largest gap.
-      if (this.augmented && !sameLeaf) this.refreshLeaf(leaf, true);
+      // gain; a leaf that lost it to the next leaf, or to the anchor's unsummarised gap, may
+      // have lost its largest gap.
+      if (!sameLeaf || intoAnchor) this.refreshLeaf(leaf, true);
     }
-    if (this.augmented) {
-      const a = ap << STRIDE_SHIFT;
-      this.raiseLeaf(ap >> LEAF_SHIFT, this.sums[a + GAP], this.sums[a + FIT]);
-    }
+    if (!intoAnchor) this.raise(ap);
   }
 
   /** Moves the `lo` of the entry at `p` down to `lo` (it must stay above the previous entry). */
   extendDown(p: number, lo: number): void {
-    let base = 0;
-    if (this.augmented) base = this.gapBase(p);
-    this.bounds[(p << STRIDE_SHIFT) + LO] = lo;
+    const base = this.gapBase(p);
+    this.ent[(p << W_SHIFT) + LO] = lo;
     const leaf = p >> LEAF_SHIFT;
     if ((p & LEAF_MASK) === 0) this.fixKey(leaf);
-    if (this.augmented) {
-      this.setGap(p, base);
-      this.refreshLeaf(leaf, true);
-    }
+    this.setGap(p, base);
+    this.refreshLeaf(leaf, true);
   }
 
   // --- search -----------------------------------------------------------------------------
@@ -642,41 +718,55 @@ export class IovaTree {
    * The highest pfn `p` with `[p, p + size - 1]` free, `p >= startPfn`, `p + size - 1 <= limit`
    * and `p` a multiple of `align` (1, or `roundUpPow2(size)` for a size-aligned request); -1 if
    * there is none. On success {@link fitAbove} is the position of the entry directly above the
-   * slot. Requires `augmented`.
+   * slot.
    *
-   * O(log n): one descent to the limit and a scan of that leaf, then up the path and down again
-   * into the nearest sibling subtree whose maximum admits the request. Maxima are exact for whole
-   * gaps (the aligned one by the monotonicity of {@link alignedFit}), and every subtree left of
-   * the limit's path lies wholly below the limit, so the descent never backtracks; only the one
-   * gap straddling the limit needs clipping.
+   * O(log n): the one gap that can straddle the limit is clipped and tried by itself; below it,
+   * {@link fitAtOrBelow}.
    */
   highestFit(size: number, align: number, limit: number): number {
-    const field = align > 1 ? FIT : GAP;
-    const slotMax = align > 1 ? this.slotFit : this.slotGap;
     // The first entry above limit + 1 owns the only gap that can straddle the limit (there is
     // none when the limit is the top pfn: then c is the anchor).
     const c = this.floorAbove(limit + 1);
     const clip = c < 0 ? this.firstPos() : this.nextPos(c);
-    let at = clip < 0 ? -1 : this.fitGap(clip, size, align, limit);
-    if (at >= 0 || c < 0) return at;
-    // Then the highest entry at or below c whose (whole) gap admits the request.
-    const leaf = c >> LEAF_SHIFT;
-    at = this.fitInLeaf(leaf, (c & LEAF_MASK) + 1, size, align, limit, field);
-    if (at >= 0) return at;
+    if (clip >= 0) {
+      const at = this.fitGap(clip, size, align, limit);
+      if (at >= 0 || c < 0) return at;
+    }
+    return this.fitAtOrBelow(c, size, align, limit);
+  }
+
+  /**
+   * The highest slot as in {@link highestFit} in the gaps of the entries at or below position
+   * `p` (the gap below `p` included), each clipped at `limit`: what a top-down walk starting at
+   * `p` finds first. -1 if there is none.
+   *
+   * Maxima are exact for whole gaps (the aligned one by the monotonicity of {@link alignedFit}),
+   * and every subtree left of `p`'s path lies wholly below it, so the descent never backtracks.
+   */
+  fitAtOrBelow(p: number, size: number, align: number, limit: number): number {
+    if (this.ent[(p << W_SHIFT) + LO] === this.anchorLo) {
+      // The anchor's gap is not in the maxima: try it by itself.
+      const at = this.fitGap(p, size, align, limit);
+      if (at >= 0) return at;
+      p = this.prevPos(p);
+      if (p < 0) return -1;
+    }
+    const field = align > 1 ? FIT : GAP;
+    const slotMax = align > 1 ? this.slotFit : this.slotGap;
+    const leaf = p >> LEAF_SHIFT;
     let node = this.leafParent[leaf];
     let slot = this.leafSlot[leaf];
-    let h = 1;
-    while (node >= 0) {
+    if (node < 0 || slotMax[node * FANOUT + slot] >= size) {
+      const at = this.fitInLeaf(leaf, (p & LEAF_MASK) + 1, size, align, limit, field);
+      if (at >= 0) return at;
+    }
+    for (let h = 1; node >= 0; h++) {
       const first = node * FANOUT;
       for (let s = first + slot - 1; s >= first; s--) {
-        if (slotMax[s] >= size) {
-          at = this.fitDown(this.child[s], h - 1, size, align, limit, field, slotMax);
-          if (at >= 0) return at;
-        }
+        if (slotMax[s] >= size) return this.fitDown(this.child[s], h - 1, size, align, limit, field, slotMax);
       }
       slot = this.nodeSlot[node];
       node = this.nodeParent[node];
-      h++;
     }
     return -1;
   }
@@ -686,31 +776,29 @@ export class IovaTree {
    * allocations): then the answer is the anchor or the range just below it, found in O(1).
    */
   private floorAbove(x: number): number {
-    const anchor = (this.lastLeaf << LEAF_SHIFT) + this.leafCount[this.lastLeaf] - 1;
+    const anchor = this.anchorPos();
     if (x >= this.anchorLo) return anchor;
     const last = this.prevPos(anchor);
     return last >= 0 && this.loOf(last) <= x ? last : this.floorPos(x);
   }
 
-  /** Highest fit inside the subtree `id` at height `h` (0: a leaf). */
+  /** Highest fit inside the subtree `id` at height `h` (0: a leaf), whose maximum admits the request. */
   private fitDown(id: number, h: number, size: number, align: number, limit: number, field: number, slotMax: Float64Array): number {
-    if (h === 0) return this.fitInLeaf(id, this.leafCount[id], size, align, limit, field);
-    const first = id * FANOUT;
-    for (let s = first + this.nodeCount[id] - 1; s >= first; s--) {
-      if (slotMax[s] >= size) {
-        const at = this.fitDown(this.child[s], h - 1, size, align, limit, field, slotMax);
-        if (at >= 0) return at;
-      }
+    for (; h > 0; h--) {
+      const first = id * FANOUT;
+      let s = first + this.nodeCount[id] - 1;
+      while (s > first && slotMax[s] < size) s--;
+      id = this.child[s];
     }
-    return -1;
+    return this.fitInLeaf(id, this.leafCount[id], size, align, limit, field);
   }
 
   /** Highest fit in the gaps of the first `n` entries of `leaf`. */
   private fitInLeaf(leaf: number, n: number, size: number, align: number, limit: number, field: number): number {
-    const e = this.sums;
+    const e = this.ent;
     const first = leaf << LEAF_SHIFT;
     for (let p = first + n - 1; p >= first; p--) {
-      if (e[(p << STRIDE_SHIFT) + field] >= size) {
+      if (e[(p << W_SHIFT) + field] >= size) {
         const at = this.fitGap(p, size, align, limit);
         if (at >= 0) return at;
       }
@@ -720,16 +808,17 @@ export class IovaTree {
 
   /** The highest slot in the gap below entry `p`, clipped at `limit`; -1 if none. */
   private fitGap(p: number, size: number, align: number, limit: number): number {
-    const i = p << STRIDE_SHIFT;
-    const gap = this.sums[i + GAP];
+    const i = p << W_SHIFT;
+    const gap = this.ent[i + GAP];
     if (gap < size) return -1;
-    const lo = this.bounds[i + LO];
+    const lo = this.ent[i + LO];
     const top = lo - 1 < limit ? lo - 1 : limit;
     const base = lo - gap;
     let at = top - size + 1;
     if (at < base) return -1;
     if (align > 1) {
-      at = Math.floor(at / align) * align;
+      // Exact: align is a power of two, so the reciprocal is too.
+      at = Math.floor(at * (1 / align)) * align;
       if (at < base) return -1;
     }
     this.fitAbove = p;
@@ -754,15 +843,13 @@ export class IovaTree {
         const hi = this.hiOf(p);
         if (lo > hi) return `range ${lo}-${hi} is inverted`;
         if (lo <= prevHi) return `range ${lo}-${hi} overlaps or is out of order`;
-        if (this.augmented) {
-          const base = Math.max(prevHi + 1, this.startPfn);
-          const gap = Math.max(0, lo - base);
-          const have = this.sums[(p << STRIDE_SHIFT) + GAP];
-          if (have !== gap) return `gap below ${lo} is ${have}, expected ${gap}`;
-          const fit = alignedFit(base, lo - 1);
-          const haveFit = this.sums[(p << STRIDE_SHIFT) + FIT];
-          if (haveFit !== fit) return `aligned fit below ${lo} is ${haveFit}, expected ${fit}`;
-        }
+        const base = Math.max(prevHi + 1, this.startPfn);
+        const gap = Math.max(0, lo - base);
+        const have = this.ent[(p << W_SHIFT) + GAP];
+        if (have !== gap) return `gap below ${lo} is ${have}, expected ${gap}`;
+        const fit = alignedFit(base, lo - 1);
+        const haveFit = this.ent[(p << W_SHIFT) + FIT];
+        if (haveFit !== fit) return `aligned fit below ${lo} is ${haveFit}, expected ${fit}`;
         prevHi = hi;
         last = p;
         count++;
@@ -780,11 +867,11 @@ export class IovaTree {
         leaves++;
         let gap = -1;
         let fit = -1;
-        if (this.augmented) {
-          for (let p = id << LEAF_SHIFT; p < (id << LEAF_SHIFT) + this.leafCount[id]; p++) {
-            gap = Math.max(gap, this.sums[(p << STRIDE_SHIFT) + GAP]);
-            fit = Math.max(fit, this.sums[(p << STRIDE_SHIFT) + FIT]);
-          }
+        // The anchor's gap is left out of the maxima.
+        const n = this.leafCount[id] - (id === this.lastLeaf ? 1 : 0);
+        for (let p = id << LEAF_SHIFT; p < (id << LEAF_SHIFT) + n; p++) {
+          gap = Math.max(gap, this.ent[(p << W_SHIFT) + GAP]);
+          fit = Math.max(fit, this.ent[(p << W_SHIFT) + FIT]);
         }
         return { key: this.loOf(id << LEAF_SHIFT), gap, fit };
       }
@@ -798,7 +885,7 @@ export class IovaTree {
         const sub = visit(this.child[s], h - 1, id, t);
         if (typeof sub === 'string') return sub;
         if (this.key[s] !== sub.key) return `key of a child of node ${id} is ${this.key[s]}, expected ${sub.key}`;
-        if (this.augmented && (this.slotGap[s] !== sub.gap || this.slotFit[s] !== sub.fit)) {
+        if (this.slotGap[s] !== sub.gap || this.slotFit[s] !== sub.fit) {
           return `summary of a child of node ${id} is ${this.slotGap[s]}/${this.slotFit[s]}, expected ${sub.gap}/${sub.fit}`;
         }
         gap = Math.max(gap, sub.gap);
