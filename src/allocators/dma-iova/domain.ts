@@ -54,6 +54,8 @@ export interface DomainState {
 
 /** Sizes below this are rounded up to a power of two by the fast path, so that they match a cache bin. */
 const FAST_ROUND_BELOW = 2 ** (CACHE_BINS - 1);
+/** The largest size the caches take (order CACHE_BINS - 1). */
+const FAST_MAX = 2 ** (CACHE_BINS - 1);
 
 export class DmaIovaDomain {
   readonly policy: DmaIovaPolicyName;
@@ -142,6 +144,17 @@ export class DmaIovaDomain {
    * fast path returns 0 for failure.
    */
   allocFast(size: number, limitPfn: number, flush = true): number | undefined {
+    // The common case first: a cached size (an integer 1..32) under a limit inside the space.
+    if (size >= 1 && size <= FAST_MAX && (size | 0) === size && limitPfn >= 0 && limitPfn <= this.topPfn && Number.isInteger(limitPfn)) {
+      const order = size === 1 ? 0 : 32 - Math.clz32(size - 1);
+      const maxPfn = limitPfn + 1 - (1 << order);
+      if (maxPfn >= 0) {
+        const pfn = this.cache.get(order, maxPfn);
+        // The kernel's fast path returns 0 for failure: under linux a cached pfn 0 is a miss.
+        if (pfn > 0 || (pfn === 0 && !this.linux)) return pfn;
+        return this.allocTreeFast(1 << order, limitPfn, flush);
+      }
+    }
     const limit = this.checkRequest(size, limitPfn);
     const order = orderBase2(size);
     if (size < FAST_ROUND_BELOW) size = 1 << order;
@@ -157,6 +170,11 @@ export class DmaIovaDomain {
         if (pfn >= 0) return pfn;
       }
     }
+    return this.allocTreeFast(size, limit, flush);
+  }
+
+  /** The fast path's fall-back to the tree (size-aligned), with the flush-and-retry. */
+  private allocTreeFast(size: number, limit: number, flush: boolean): number | undefined {
     let at = this.impl.alloc(size, limit, true);
     if (at < 0 && (this.linux ? flush : this.cache.held > 0)) {
       this.flush();
@@ -178,6 +196,10 @@ export class DmaIovaDomain {
    * wrong pair later hands out overlapping ranges.
    */
   freeFast(pfn: number, size: number): void {
+    if (size >= 1 && size <= FAST_MAX && (size | 0) === size && pfn >= 0 && Number.isSafeInteger(pfn)) {
+      this.cache.put(size === 1 ? 0 : 32 - Math.clz32(size - 1), pfn);
+      return;
+    }
     if (!(Number.isSafeInteger(pfn) && pfn >= 0)) requireInt(pfn, 'pfn');
     if (!(Number.isSafeInteger(size) && size >= 1)) requireInt(size, 'size', 1);
     const order = orderBase2(size);
