@@ -16,12 +16,14 @@ import { InputError, quote } from '../../model/errors.js';
 import { isBdf } from '../../model/pci.js';
 import type { DmaIovaDomain } from '../dma-iova/domain.js';
 import { bytesToPages } from '../dma-iova/pfn.js';
+import { DIRECTIONS, type MappingTable } from './mappings.js';
 
 /** Direction of a streaming mapping, which sets the IOMMU's read/write permissions. */
 export type DmaDirection = 'bidirectional' | 'to-device' | 'from-device';
 
-const DIRECTIONS: readonly DmaDirection[] = ['bidirectional', 'to-device', 'from-device'];
 const MASK32 = 0xffff_ffffn;
+/** Byte counts and addresses up to here are exact in a JS number: the hot paths stay out of bigint arithmetic. */
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** How a device uses DMA. Only `id` is required. */
 export interface DmaIommuDeviceOptions {
@@ -66,24 +68,14 @@ export interface DmaIommuMapping {
   readonly coherent: boolean;
 }
 
-/** What the domain keeps per live mapping, by its first pfn. */
-export interface MappingRecord {
-  readonly device: DmaIommuDevice;
-  /** Granules, before the fast path's rounding (what the free path passes back). */
-  readonly pages: number;
-  readonly offset: bigint;
-  readonly size: bigint;
-  readonly dir: DmaDirection;
-  readonly coherent: boolean;
-}
-
 /** The parts of a domain a device works on. */
 export interface DeviceBackend {
   readonly iova: DmaIovaDomain;
   readonly granule: bigint;
   readonly apertureEnd: bigint;
   readonly forcedac: boolean;
-  readonly records: Map<number, MappingRecord>;
+  /** Live mappings; pages are counted before the fast path's rounding (what its free path takes back). */
+  readonly records: MappingTable<DmaIommuDevice>;
 }
 
 /** A device attached to a {@link DmaIommuDomain}; obtained from its `attach`. */
@@ -101,6 +93,8 @@ export class DmaIommuDevice {
   private readonly backend: DeviceBackend;
   private readonly shift: bigint;
   private readonly offsetMask: bigint;
+  /** The granule as a number. */
+  private readonly g: number;
   private readonly limitPfn: number;
   private readonly coherentLimitPfn: number;
   private readonly limit32Pfn: number;
@@ -125,6 +119,7 @@ export class DmaIommuDevice {
     this.coherentDmaLimit = this.capLimit(this.coherentDmaMask);
     this.shift = BigInt(backend.iova.shift);
     this.offsetMask = backend.granule - 1n;
+    this.g = backend.iova.granule;
     this.limitPfn = this.pfnLimit(this.dmaLimit);
     this.coherentLimitPfn = this.pfnLimit(this.coherentDmaLimit);
     this.limit32Pfn = this.pfnLimit(MASK32);
@@ -152,12 +147,18 @@ export class DmaIommuDevice {
    */
   map(size: bigint, options: DmaMapOptions = {}): bigint | undefined {
     const dir = options.dir ?? 'bidirectional';
-    if (!DIRECTIONS.includes(dir)) throw new InputError(`DMA direction ${quote(dir)} is not one of ${DIRECTIONS.join(', ')}`);
+    const code = DIRECTIONS.indexOf(dir);
+    if (code < 0) throw new InputError(`DMA direction ${quote(dir)} is not one of ${DIRECTIONS.join(', ')}`);
     const phys = options.phys ?? 0n;
     if (typeof phys !== 'bigint' || phys < 0n || phys > MAX_ADDRESS) throw new InputError(`physical address ${quote(phys)} must be a bigint below 2^64`);
     checkSize(size);
+    if (phys <= SAFE && size <= SAFE) {
+      // Both below 2^53: the buffer cannot run past 2^64, and the offset is plain arithmetic.
+      const p = Number(phys);
+      return this.place(size, p - Math.floor(p / this.g) * this.g, code, false, this.limitPfn);
+    }
     if (phys + size - 1n > MAX_ADDRESS) throw new InputError(`buffer of ${size} bytes at ${hex(phys)} runs past the end of the 64-bit space`);
-    return this.place(size, phys & this.offsetMask, dir, false, this.limitPfn);
+    return this.place(size, Number(phys & this.offsetMask), code, false, this.limitPfn);
   }
 
   /**
@@ -174,7 +175,7 @@ export class DmaIommuDevice {
    */
   alloc(size: bigint): bigint | undefined {
     checkSize(size);
-    return this.place(size, 0n, 'bidirectional', true, this.coherentLimitPfn);
+    return this.place(size, 0, 0, true, this.coherentLimitPfn);
   }
 
   /** Gives back an IOVA from {@link alloc}; throws {@link InputError} when it is not one. */
@@ -182,12 +183,22 @@ export class DmaIommuDevice {
     this.release(iova, size, true);
   }
 
-  private place(size: bigint, offset: bigint, dir: DmaDirection, coherent: boolean, limitPfn: number): bigint | undefined {
-    const pages = bytesToPages(size + offset, Number(this.shift), 'mapping size');
+  private place(size: bigint, offset: number, dir: number, coherent: boolean, limitPfn: number): bigint | undefined {
+    const pages = this.pagesFor(size, offset);
     const pfn = this.allocPages(pages, limitPfn);
     if (pfn === undefined) return undefined;
-    this.backend.records.set(pfn, { device: this, pages, offset, size, dir, coherent });
-    return (BigInt(pfn) << this.shift) + offset;
+    this.backend.records.add(pfn, this, pages, offset, size, dir, coherent);
+    const at = pfn * this.g + offset;
+    return at <= Number.MAX_SAFE_INTEGER ? BigInt(at) : (BigInt(pfn) << this.shift) + BigInt(offset);
+  }
+
+  /** Granules that `size` bytes starting `offset` bytes into a granule touch. */
+  private pagesFor(size: bigint, offset: number): number {
+    if (size <= SAFE) {
+      const bytes = Number(size) + offset;
+      if (bytes <= Number.MAX_SAFE_INTEGER) return Math.ceil(bytes / this.g);
+    }
+    return bytesToPages(size + BigInt(offset), Number(this.shift), 'mapping size');
   }
 
   /** The kernel's two tries: below 4 GiB first (PCI, once), then the full limit. */
@@ -206,21 +217,29 @@ export class DmaIommuDevice {
     const what = coherent ? 'free' : 'unmap';
     if (typeof iova !== 'bigint' || iova < 0n || iova > MAX_ADDRESS) throw new InputError(`${what}: IOVA ${quote(iova)} must be a bigint below 2^64`);
     checkSize(size);
-    const offset = iova & this.offsetMask;
-    const base = iova - offset;
+    let pfn: number;
+    let offset: number;
+    if (iova <= SAFE) {
+      const a = Number(iova);
+      pfn = Math.floor(a / this.g);
+      offset = a - pfn * this.g;
+    } else {
+      pfn = Number(iova >> this.shift);
+      offset = Number(iova & this.offsetMask);
+    }
     const records = this.backend.records;
-    const pfn = Number(base >> this.shift);
-    const record = records.get(pfn);
-    if (record === undefined || record.offset !== offset) throw new InputError(`${what} of ${hex(iova)} by ${this.id}: nothing is mapped there`);
-    if (record.device !== this) throw new InputError(`${what} of ${hex(iova)} by ${this.id}: it was mapped by ${record.device.id}`);
-    if (record.coherent !== coherent) {
-      throw new InputError(`${what} of ${hex(iova)} by ${this.id}: it comes from ${record.coherent ? 'alloc (use free)' : 'map (use unmap)'}`);
+    const id = records.find(pfn);
+    if (id < 0 || records.offsetOf(id) !== offset) throw new InputError(`${what} of ${hex(iova)} by ${this.id}: nothing is mapped there`);
+    const owner = records.ownerOf(id);
+    if (owner !== this) throw new InputError(`${what} of ${hex(iova)} by ${this.id}: it was mapped by ${owner.id}`);
+    if (records.coherentOf(id) !== coherent) {
+      throw new InputError(`${what} of ${hex(iova)} by ${this.id}: it comes from ${coherent ? 'map (use unmap)' : 'alloc (use free)'}`);
     }
-    const pages = bytesToPages(size + offset, Number(this.shift), 'size');
-    if (pages !== record.pages) {
-      throw new InputError(`${what} of ${size} bytes at ${hex(iova)} by ${this.id}: the mapping there is ${record.size} bytes`);
+    const pages = this.pagesFor(size, offset);
+    if (pages !== records.pagesOf(id)) {
+      throw new InputError(`${what} of ${size} bytes at ${hex(iova)} by ${this.id}: the mapping there is ${records.sizeOf(id)} bytes`);
     }
-    records.delete(pfn);
+    records.remove(id);
     this.backend.iova.freeFast(pfn, pages);
   }
 

@@ -22,7 +22,8 @@ import type { RangeSet } from '../../model/rangeset.js';
 import type { Layout } from '../../solver/verify.js';
 import { DmaIovaDomain, type DmaIovaPolicyName } from '../dma-iova/domain.js';
 import { MAX_TOP_PFN } from '../dma-iova/pfn.js';
-import { type DeviceBackend, DmaIommuDevice, type DmaIommuDeviceOptions, type DmaIommuMapping, type MappingRecord } from './device.js';
+import { type DeviceBackend, DmaIommuDevice, type DmaIommuDeviceOptions, type DmaIommuMapping } from './device.js';
+import { MappingTable } from './mappings.js';
 import {
   type DmaIommuReservation,
   reservationsOfLayout,
@@ -138,7 +139,7 @@ export class DmaIommuDomain {
     this.forcedac = options.forcedac ?? false;
     this.space = origin?.space;
     this.iova = new DmaIovaDomain({ granule: Number(granule), startPfn: this.startPfn, policy: this.policy, topPfn });
-    this.backend = { iova: this.iova, granule, apertureEnd: aperture.last, forcedac: this.forcedac, records: new Map<number, MappingRecord>() };
+    this.backend = { iova: this.iova, granule, apertureEnd: aperture.last, forcedac: this.forcedac, records: new MappingTable<DmaIommuDevice>() };
     this.reservations = origin?.reservations ?? [
       ...(options.reserve ?? []).map((r) => ({ start: r.start, last: r.last, reason: r.reason ?? 'reserved by the caller' })),
       ...(options.usable ? reservationsOutside(options.usable) : []),
@@ -183,17 +184,26 @@ export class DmaIommuDomain {
 
   /** Number of live mappings and allocations. */
   get mappedCount(): number {
-    return this.backend.records.size;
+    return this.backend.records.count;
   }
 
   /** Every live mapping and coherent allocation, in address order. */
   mappings(): DmaIommuMapping[] {
     const shift = BigInt(this.iova.shift);
+    const records = this.backend.records;
     const out: DmaIommuMapping[] = [];
-    for (const [pfn, r] of this.backend.records) {
+    records.forEach((pfn, id) => {
       const start = BigInt(pfn) << shift;
-      out.push({ device: r.device.id, iova: start + r.offset, size: r.size, start, last: start + (BigInt(r.pages) << shift) - 1n, dir: r.dir, coherent: r.coherent });
-    }
+      out.push({
+        device: records.ownerOf(id).id,
+        iova: start + BigInt(records.offsetOf(id)),
+        size: records.sizeOf(id),
+        start,
+        last: start + (BigInt(records.pagesOf(id)) << shift) - 1n,
+        dir: records.dirOf(id),
+        coherent: records.coherentOf(id),
+      });
+    });
     return out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
   }
 }
