@@ -52,9 +52,10 @@ export interface DomainState {
   readonly rcache: ReadonlyArray<{ readonly loaded: number; readonly prev: number; readonly depot: number }>;
 }
 
-/** Sizes below this are rounded up to a power of two by the fast path, so that they match a cache bin. */
-const FAST_ROUND_BELOW = 2 ** (CACHE_BINS - 1);
-/** The largest size the caches take (order CACHE_BINS - 1). */
+/**
+ * The largest size the caches take (the last bin's). The fast path rounds smaller sizes up to a
+ * power of two so that they match a bin.
+ */
 const FAST_MAX = 2 ** (CACHE_BINS - 1);
 
 export class DmaIovaDomain {
@@ -157,7 +158,7 @@ export class DmaIovaDomain {
     }
     const limit = this.checkRequest(size, limitPfn);
     const order = orderBase2(size);
-    if (size < FAST_ROUND_BELOW) size = 1 << order;
+    if (size < FAST_MAX) size = 1 << order;
     if (order < CACHE_BINS) {
       let maxPfn = limit + 1 - size;
       if (this.linux) {

@@ -24,7 +24,6 @@ import { IovaTree } from './tree.js';
 
 export class LinuxPolicy implements TreePolicy {
   readonly tree: IovaTree;
-  private readonly startPfn: number;
   private readonly topPfn: number;
   /** First pfn at or above 4 GiB. */
   private readonly dma32: number;
@@ -37,7 +36,6 @@ export class LinuxPolicy implements TreePolicy {
   private max32: number;
 
   constructor(startPfn: number, topPfn: number, shift: number) {
-    this.startPfn = startPfn;
     this.topPfn = topPfn;
     this.dma32 = 2 ** (32 - shift);
     this.tree = new IovaTree({ topPfn, startPfn });

@@ -38,9 +38,9 @@ const GAP = 2;
 /** The largest size-aligned request that fits in that gap. */
 const FIT = 3;
 
-/** Size of the hint table of {@link IovaTree.find} (a power of two), and the hash's shift. */
-const HINT_BITS = 14;
-const HINT_SHIFT = 32 - HINT_BITS;
+/** The hint table of {@link IovaTree.find}: first and largest size (bits), grown with the tree. */
+const HINT_MIN_BITS = 8;
+const HINT_MAX_BITS = 16;
 const HASH_MUL = 0x9e3779b1 | 0;
 
 /** Below this, pfns are exact in 32-bit integer arithmetic. */
@@ -121,9 +121,12 @@ export class IovaTree {
   private readonly freeNodes: number[] = [];
   /**
    * A leaf id per hash of a range's first pfn, set when the range is inserted or found: a guess
-   * that {@link find} checks before it trusts it, so it may go stale freely.
+   * that {@link find} checks before it trusts it, so it may go stale freely. Four slots per
+   * range at most; regrown (empty) as the tree grows.
    */
-  private readonly hint = new Int32Array(1 << HINT_BITS);
+  private hint = new Int32Array(1 << HINT_MIN_BITS);
+  /** 32 minus the table's bits: a hash's top bits index it. */
+  private hintShift = 32 - HINT_MIN_BITS;
 
   constructor(options: TreeOptions) {
     this.startPfn = options.startPfn;
@@ -256,7 +259,7 @@ export class IovaTree {
   /** Position of the entry containing `pfn` (never the anchor), or -1. */
   find(pfn: number): number {
     // Ranges are usually freed by their first pfn, which the hint table maps to a leaf.
-    const h = Math.imul(pfn | 0, HASH_MUL) >>> HINT_SHIFT;
+    const h = Math.imul(pfn | 0, HASH_MUL) >>> this.hintShift;
     const leaf = this.hint[h];
     const n = this.leafCount[leaf];
     const e = this.ent;
@@ -643,9 +646,12 @@ export class IovaTree {
     }
     e[i + LO] = lo;
     e[i + HI] = hi;
-    this.hint[Math.imul(lo | 0, HASH_MUL) >>> HINT_SHIFT] = leaf;
+    if (++this.count > this.hint.length >> 2 && this.hintShift > 32 - HINT_MAX_BITS) {
+      this.hintShift -= 2;
+      this.hint = new Int32Array(this.hint.length * 4);
+    }
+    this.hint[Math.imul(lo | 0, HASH_MUL) >>> this.hintShift] = leaf;
     this.leafCount[leaf]++;
-    this.count++;
     if (idx === 0) this.fixKey(leaf);
     this.setGap(p, base);
     this.setGap(this.nextPos(p), hi + 1 > base ? hi + 1 : base);
