@@ -762,15 +762,28 @@ export class IovaTree {
     const leaf = p >> LEAF_SHIFT;
     let node = this.leafParent[leaf];
     let slot = this.leafSlot[leaf];
-    if (node < 0 || slotMax[node * FANOUT + slot] >= size) {
+    // Whether the subtree at (node, slot) lies wholly at or below p: then its maximum speaks for
+    // it. True when p is the leaf's last entry (not counting the anchor, which the maxima leave
+    // out), and stays true while the path is its parent's last child.
+    const n = this.leafCount[leaf] - (leaf === this.lastLeaf ? 1 : 0);
+    let whole = (p & LEAF_MASK) === n - 1;
+    if (node < 0 || (!whole && slotMax[node * FANOUT + slot] >= size)) {
       const at = this.fitInLeaf(leaf, (p & LEAF_MASK) + 1, size, align, limit, field);
-      if (at >= 0) return at;
+      if (at >= 0 || node < 0) return at;
     }
     for (let h = 1; node >= 0; h++) {
+      if (whole && slot === this.nodeCount[node] - 1 && this.nodeParent[node] >= 0) {
+        // The whole node lies at or below p: look at it through its own maximum, one level up
+        // (in the usual case, a limit above every range, this makes the search top-down).
+        slot = this.nodeSlot[node];
+        node = this.nodeParent[node];
+        continue;
+      }
       const first = node * FANOUT;
-      for (let s = first + slot - 1; s >= first; s--) {
+      for (let s = first + (whole ? slot : slot - 1); s >= first; s--) {
         if (slotMax[s] >= size) return this.fitDown(this.child[s], h - 1, size, align, limit, field, slotMax);
       }
+      whole = false;
       slot = this.nodeSlot[node];
       node = this.nodeParent[node];
     }
@@ -796,7 +809,8 @@ export class IovaTree {
       while (s > first && slotMax[s] < size) s--;
       id = this.child[s];
     }
-    return this.fitInLeaf(id, this.leafCount[id], size, align, limit, field);
+    // The anchor's gap is not part of the maxima that led here.
+    return this.fitInLeaf(id, this.leafCount[id] - (id === this.lastLeaf ? 1 : 0), size, align, limit, field);
   }
 
   /** Highest fit in the gaps of the first `n` entries of `leaf`. */
