@@ -10,7 +10,9 @@
  *
  * Not modelled: deferred frees (the flush queue of non-strict mode; every unmap here frees at
  * once, as in strict mode), bounce buffers, scatter-gather merging, and the backing memory of
- * coherent allocations (only their IOVAs are placed).
+ * coherent allocations (only their IOVAs are placed). Where several devices share the domain,
+ * the kernel reserves only for the first device it sets the domain up for; here every attached
+ * device's holes are reserved, which is never less safe.
  */
 import { hexGrouped, isPowerOfTwo, MAX_ADDRESS } from '../../model/address.js';
 import { AddressSpace } from '../../model/address-space.js';
