@@ -5,6 +5,7 @@
  * certified by the independent verifier before it is returned.
  */
 import { pagesForMapping } from '../model/pages.js';
+import { overlaps } from '../model/range.js';
 import { constraintsFor, reachOf } from './constraints.js';
 import { minimiseCore, removalOrder } from './core.js';
 import { type Conflict, explainCore } from './explain.js';
@@ -14,7 +15,12 @@ import type { Constraint, Problem } from './problem.js';
 import { applyRepair, compareRepairCost, describeChange, type RepairChange, type RepairProposal, singleRequestRepairs } from './repair.js';
 import { certify } from './verify.js';
 import { type Z3Engine, z3Engine } from './z3-engine.js';
-import { overlaps } from '../model/range.js';
+
+/**
+ * The most competing requests handed to the exact engine at once: its encoding has a
+ * constraint per pair, so beyond this it would spend its time building terms, not solving.
+ */
+export const MAX_EXACT_COMPONENT = 200;
 
 export interface Placement {
   name: string;
@@ -74,6 +80,10 @@ export async function solve(problem: Problem, given: SolveOptions = {}): Promise
     const single = await checkConstraints(problem, alone, options.exact);
     const component = single.status === 'unsat' ? new Set([name]) : componentOf(problem, name);
     for (const n of component) handled.add(n);
+    if (component.size > MAX_EXACT_COMPONENT) {
+      tried.push(`${name} competes with ${component.size - 1} other requests: more than the exact engine takes at once (${MAX_EXACT_COMPONENT})`);
+      continue;
+    }
     const constraints = single.status === 'unsat' ? alone : constraintsFor(problem, component);
     const order = [...constraints].sort(removalOrder).map((c) => c.id);
     const answer = single.status === 'unsat' ? single : await checkConstraints(problem, constraints, options.exact, order);
@@ -107,10 +117,11 @@ export async function solve(problem: Problem, given: SolveOptions = {}): Promise
 
 /** The failed request and everything that competes with it, transitively. */
 export function componentOf(problem: Problem, name: string): Set<string> {
+  const byName = new Map(problem.requests.map((r) => [r.name, r]));
   const reach = new Map(problem.requests.map((r) => [r.name, reachOf(problem, r)]));
   const related = (a: string, b: string) => {
-    const ra = problem.requests.find((r) => r.name === a);
-    const rb = problem.requests.find((r) => r.name === b);
+    const ra = byName.get(a);
+    const rb = byName.get(b);
     if (!ra || !rb) return false;
     const linked =
       ra.above.includes(b) ||

@@ -76,6 +76,17 @@ describe('time limits and determinism', () => {
     expect(result.tried.join('\n')).toMatch(/Z3 gave no answer \(timeout/);
   });
 
+  it('does not hand hundreds of competing requests to the exact engine: unknown, with the reason', async () => {
+    // 300 one-page requests for a 100-page window: the greedy order places 100.
+    const spec = {
+      host: { name: 'small', iommu: { apertures: [{ start: 0, last: 100 * 4096 - 1 }], pageSizes: ['4K'] } },
+      requests: Array.from({ length: 300 }, (_, i) => ({ name: `r${i}`, size: '4K' })),
+    };
+    const result = await solve(parsePlacementSpec(spec));
+    expect(result.status).toBe('unknown');
+    if (result.status === 'unknown') expect(result.tried[0]).toMatch(/^r100 competes with 299 other requests: more than the exact engine takes at once \(200\)$/);
+  });
+
   it('exits 3 from the command line on a timeout', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iova-z3-'));
     const file = join(dir, 'spec.json');
