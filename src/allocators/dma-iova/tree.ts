@@ -11,8 +11,15 @@
  * its `lo`. An entry is four numbers side by side: `lo`, `hi`, and two facts about the free gap
  * directly below it — its length (the largest unaligned request that fits) and the largest
  * size-aligned request that fits ({@link alignedFit}). Every internal node records, per child,
- * the maximum of each over the child's subtree, so {@link IovaTree.highestFit} finds the highest
- * fitting free slot below a limit in O(log n).
+ * an upper bound on the maximum of each over the child's subtree, so {@link IovaTree.highestFit}
+ * finds the highest fitting free slot below a limit in O(log n) amortised.
+ *
+ * The bounds are lazy: a gap that grows raises them along its path, a gap that shrinks leaves
+ * them alone (an allocation usually shrinks the largest gap of its leaf, and recomputing maxima
+ * for it was a third of the cost of a free+alloc pair). A search that descends under a bound that
+ * turns out too high finds nothing there, and sets the bound to the exact maximum on its way back.
+ * Bounds never fall below those of the slots beneath them, so raising stops at the first that
+ * already covers a value.
  *
  * The last entry is always the *anchor*, a sentinel range at `topPfn + 1`: every free gap,
  * including the one at the top of the space, is then "the gap below some entry". The anchor's
@@ -107,6 +114,8 @@ export class IovaTree {
   /** Results of {@link summarise} and {@link leafMax}. */
   private maxGap = -1;
   private maxFit = -1;
+  /** Result of a {@link fitInLeaf} that found nothing. */
+  private scanMax = -1;
 
   /** Root: a leaf id when `height` is 0, else an internal node id. */
   private root = 0;
@@ -341,53 +350,15 @@ export class IovaTree {
     this.maxFit = mf;
   }
 
-  /**
-   * Recomputes the summaries of `leaf` and carries them upwards; with `early` it stops at the
-   * first level that does not change (valid when nothing above changed structurally).
-   */
-  private refreshLeaf(leaf: number, early: boolean): void {
+  /** Sets the bounds of `leaf` to its exact maxima and raises those above to cover them. */
+  private boundLeaf(leaf: number): void {
     const parent = this.leafParent[leaf];
     if (parent < 0) return;
     this.leafMax(leaf);
-    this.carryUp(parent * FANOUT + this.leafSlot[leaf], this.maxGap, this.maxFit, early);
-  }
-
-  /**
-   * Stores a child's summaries in slot `s` and recomputes upwards. With `early`, the slots above
-   * are known to be right for the tree before this change: the walk stops at the first level
-   * that does not change, and rescans a node only when the slot that held its maximum dropped.
-   */
-  private carryUp(s: number, mg: number, mf: number, early: boolean): void {
-    const sg = this.slotGap;
-    const sf = this.slotFit;
-    for (;;) {
-      const og = sg[s];
-      const of = sf[s];
-      if (early && og === mg && of === mf) return;
-      sg[s] = mg;
-      sf[s] = mf;
-      const node = (s / FANOUT) | 0;
-      const parent = this.nodeParent[node];
-      if (parent < 0) return;
-      const ps = parent * FANOUT + this.nodeSlot[node];
-      if (early) {
-        // The node's maxima before the change sit in its parent's slot.
-        const pg = sg[ps];
-        const pf = sf[ps];
-        const gapKnown = mg >= pg || og < pg;
-        const fitKnown = mf >= pf || of < pf;
-        if (gapKnown && fitKnown) {
-          mg = mg > pg ? mg : pg;
-          mf = mf > pf ? mf : pf;
-          s = ps;
-          continue;
-        }
-      }
-      this.summarise(node);
-      mg = this.maxGap;
-      mf = this.maxFit;
-      s = ps;
-    }
+    const s = parent * FANOUT + this.leafSlot[leaf];
+    this.slotGap[s] = this.maxGap;
+    this.slotFit[s] = this.maxFit;
+    this.raiseAbove(parent, this.maxGap, this.maxFit);
   }
 
   /** Sets {@link maxGap} / {@link maxFit} to the maxima over internal node `node`'s slots. */
@@ -406,22 +377,33 @@ export class IovaTree {
     this.maxFit = mf;
   }
 
-  /** Raises the summaries above entry `p` to at least its own gap and fit. */
+  /** Raises the bounds above entry `p` to cover its own gap and fit. */
   private raise(p: number): void {
     const i = p << W_SHIFT;
     const g = this.ent[i + GAP];
     const f = this.ent[i + FIT];
     const leaf = p >> LEAF_SHIFT;
+    const node = this.leafParent[leaf];
+    if (node < 0) return;
+    const s = node * FANOUT + this.leafSlot[leaf];
     const sg = this.slotGap;
     const sf = this.slotFit;
-    let node = this.leafParent[leaf];
-    let s = node * FANOUT + this.leafSlot[leaf];
-    while (node >= 0) {
+    if (sg[s] >= g && sf[s] >= f) return;
+    if (sg[s] < g) sg[s] = g;
+    if (sf[s] < f) sf[s] = f;
+    this.raiseAbove(node, g, f);
+  }
+
+  /** Raises the bounds of internal node `node` and its ancestors to cover `g` and `f`. */
+  private raiseAbove(node: number, g: number, f: number): void {
+    const sg = this.slotGap;
+    const sf = this.slotFit;
+    for (let parent = this.nodeParent[node]; parent >= 0; parent = this.nodeParent[node]) {
+      const s = parent * FANOUT + this.nodeSlot[node];
       if (sg[s] >= g && sf[s] >= f) return;
       if (sg[s] < g) sg[s] = g;
       if (sf[s] < f) sf[s] = f;
-      s = this.nodeParent[node] * FANOUT + this.nodeSlot[node];
-      node = this.nodeParent[node];
+      node = parent;
     }
   }
 
@@ -481,6 +463,8 @@ export class IovaTree {
       this.setParent(newChild, r, 1, leaves);
       this.root = r;
       this.height++;
+      this.storeBound(base, after, leaves);
+      this.storeBound(base + 1, newChild, leaves);
       return;
     }
     let slot = (leaves ? this.leafSlot[after] : this.nodeSlot[after]) + 1;
@@ -527,9 +511,13 @@ export class IovaTree {
   /** Writes internal node `node`'s summaries into its parent's slot (no propagation). */
   private storeSummary(node: number): void {
     const parent = this.nodeParent[node];
-    if (parent < 0) return;
-    this.summarise(node);
-    const s = parent * FANOUT + this.nodeSlot[node];
+    if (parent >= 0) this.storeBound(parent * FANOUT + this.nodeSlot[node], node, false);
+  }
+
+  /** Sets slot `s`'s bounds to the maxima of its child `id` (a leaf or an internal node). */
+  private storeBound(s: number, id: number, leaf: boolean): void {
+    if (leaf) this.leafMax(id);
+    else this.summarise(id);
     this.slotGap[s] = this.maxGap;
     this.slotFit[s] = this.maxFit;
   }
@@ -560,8 +548,8 @@ export class IovaTree {
       this.moveSlots(s, s + 1, base + this.nodeCount[node]);
       if (--this.nodeCount[node] > 0) {
         for (let t = slot; t < this.nodeCount[node]; t++) this.setParent(this.child[base + t], node, t, leaves);
+        // The bounds above still hold: they only ever need to cover what is left.
         if (slot === 0) this.fixNodeKey(node);
-        this.resummarise(node);
         break;
       }
       // The node is empty too: it can never be the root, which always leads to the anchor.
@@ -593,14 +581,6 @@ export class IovaTree {
     }
   }
 
-  /** Recomputes internal node `node`'s summaries and carries them up. */
-  private resummarise(node: number): void {
-    const parent = this.nodeParent[node];
-    if (parent < 0) return;
-    this.summarise(node);
-    this.carryUp(parent * FANOUT + this.nodeSlot[node], this.maxGap, this.maxFit, false);
-  }
-
   // --- updates ----------------------------------------------------------------------------
 
   /**
@@ -612,8 +592,6 @@ export class IovaTree {
     let idx = above & LEAF_MASK;
     const ai = above << W_SHIFT;
     const base = this.gapBase(above);
-    const oldGap = this.ent[ai + GAP];
-    const oldFit = this.ent[ai + FIT];
     const belowAnchor = this.ent[ai + LO] === this.anchorLo;
     // After a split, the leaf that was not inserted into (-1: no split).
     let other = -1;
@@ -655,20 +633,13 @@ export class IovaTree {
     if (idx === 0) this.fixKey(leaf);
     this.setGap(p, base);
     this.setGap(this.nextPos(p), hi + 1 > base ? hi + 1 : base);
+    // Both new gaps lie inside the old one, so the bounds above still cover them, except where
+    // a split made new slots, or the old gap was the anchor's (which no bound covers).
     if (other >= 0) {
-      // New structure above: recompute both halves' paths in full.
-      this.refreshLeaf(leaf, false);
-      this.refreshLeaf(other, false);
+      this.boundLeaf(leaf);
+      this.boundLeaf(other);
     } else if (belowAnchor) {
-      // The anchor's gap is not summarised; the new one below the new entry is.
       this.raise(p);
-    } else {
-      // Both new gaps lie inside the old one, so only a maximum equal to it can drop.
-      const parent = this.leafParent[leaf];
-      if (parent >= 0) {
-        const sl = parent * FANOUT + this.leafSlot[leaf];
-        if (this.slotGap[sl] <= oldGap || this.slotFit[sl] <= oldFit) this.refreshLeaf(leaf, true);
-      }
     }
     return p;
   }
@@ -696,15 +667,9 @@ export class IovaTree {
     const sameLeaf = ap >> LEAF_SHIFT === leaf;
     if (sameLeaf) ap--;
     const intoAnchor = this.ent[(ap << W_SHIFT) + LO] === this.anchorLo;
-    if (--this.leafCount[leaf] === 0) {
-      this.dropLeaf(leaf);
-    } else {
-      if ((p & LEAF_MASK) === 0) this.fixKey(leaf);
-      // The removed gap is now part of the (larger) gap above it: a leaf keeping both can only
-      // gain; a leaf that lost it to the next leaf, or to the anchor's unsummarised gap, may
-      // have lost its largest gap.
-      if (!sameLeaf || intoAnchor) this.refreshLeaf(leaf, true);
-    }
+    if (--this.leafCount[leaf] === 0) this.dropLeaf(leaf);
+    else if ((p & LEAF_MASK) === 0) this.fixKey(leaf);
+    // The removed gap is now part of the (larger) gap above it, which the bounds must cover.
     if (!intoAnchor) this.raise(ap);
   }
 
@@ -714,8 +679,8 @@ export class IovaTree {
     this.ent[(p << W_SHIFT) + LO] = lo;
     const leaf = p >> LEAF_SHIFT;
     if ((p & LEAF_MASK) === 0) this.fixKey(leaf);
+    // The gap only shrinks: the bounds still hold.
     this.setGap(p, base);
-    this.refreshLeaf(leaf, true);
   }
 
   // --- search -----------------------------------------------------------------------------
@@ -746,8 +711,9 @@ export class IovaTree {
    * `p` (the gap below `p` included), each clipped at `limit`: what a top-down walk starting at
    * `p` finds first. -1 if there is none.
    *
-   * Maxima are exact for whole gaps (the aligned one by the monotonicity of {@link alignedFit}),
-   * and every subtree left of `p`'s path lies wholly below it, so the descent never backtracks.
+   * A whole gap at or below `p` lies at or below the limit, so it fits exactly when its gap or
+   * aligned fit admits the size (the latter by the monotonicity of {@link alignedFit}); every
+   * subtree left of `p`'s path lies wholly below it.
    */
   fitAtOrBelow(p: number, size: number, align: number, limit: number): number {
     if (this.ent[(p << W_SHIFT) + LO] === this.anchorLo) {
@@ -781,7 +747,10 @@ export class IovaTree {
       }
       const first = node * FANOUT;
       for (let s = first + (whole ? slot : slot - 1); s >= first; s--) {
-        if (slotMax[s] >= size) return this.fitDown(this.child[s], h - 1, size, align, limit, field, slotMax);
+        if (slotMax[s] >= size) {
+          const at = this.fitDown(s, h - 1, size, align, limit, field, slotMax);
+          if (at >= 0) return at;
+        }
       }
       whole = false;
       slot = this.nodeSlot[node];
@@ -801,28 +770,68 @@ export class IovaTree {
     return last >= 0 && this.loOf(last) <= x ? last : this.floorPos(x);
   }
 
-  /** Highest fit inside the subtree `id` at height `h` (0: a leaf), whose maximum admits the request. */
-  private fitDown(id: number, h: number, size: number, align: number, limit: number, field: number, slotMax: Float64Array): number {
-    for (; h > 0; h--) {
-      const first = id * FANOUT;
-      let s = first + this.nodeCount[id] - 1;
-      while (s > first && slotMax[s] < size) s--;
-      id = this.child[s];
+  /**
+   * Highest fit inside the subtree under slot `top`, whose child has height `h` (0: a leaf) and
+   * whose bound admits the request; -1 when the bound was too high. Depth-first from the right
+   * through the slots whose bounds admit it; a subtree found to hold no fit gets its exact
+   * maximum as its bound, which then no longer admits the request.
+   */
+  private fitDown(top: number, h: number, size: number, align: number, limit: number, field: number, slotMax: Float64Array): number {
+    let s = top;
+    for (;;) {
+      let id = this.child[s];
+      for (; h > 0; h--) {
+        const first = id * FANOUT;
+        let t = first + this.nodeCount[id] - 1;
+        while (t >= first && slotMax[t] < size) t--;
+        if (t < first) break;
+        s = t;
+        id = this.child[t];
+      }
+      // Only the bound being searched by is tightened: the other may stay high for longer.
+      if (h === 0) {
+        // The anchor's gap is not part of the bounds that led here.
+        const at = this.fitInLeaf(id, this.leafCount[id] - (id === this.lastLeaf ? 1 : 0), size, align, limit, field);
+        if (at >= 0) return at;
+        slotMax[s] = this.scanMax;
+      } else {
+        slotMax[s] = maxOf(slotMax, id * FANOUT, this.nodeCount[id]);
+      }
+      // Back up to the next admitting slot on the left, leaving exhausted nodes.
+      for (;;) {
+        if (s === top) return -1;
+        const first = s & -FANOUT;
+        let t = s - 1;
+        while (t >= first && slotMax[t] < size) t--;
+        if (t >= first) {
+          s = t;
+          break;
+        }
+        const node = first / FANOUT;
+        s = this.nodeParent[node] * FANOUT + this.nodeSlot[node];
+        h++;
+        slotMax[s] = maxOf(slotMax, first, this.nodeCount[node]);
+      }
     }
-    // The anchor's gap is not part of the maxima that led here.
-    return this.fitInLeaf(id, this.leafCount[id] - (id === this.lastLeaf ? 1 : 0), size, align, limit, field);
   }
 
-  /** Highest fit in the gaps of the first `n` entries of `leaf`. */
+  /**
+   * Highest fit in the gaps of the first `n` entries of `leaf`. When there is none,
+   * {@link scanMax} is the largest `field` among them.
+   */
   private fitInLeaf(leaf: number, n: number, size: number, align: number, limit: number, field: number): number {
     const e = this.ent;
     const first = leaf << LEAF_SHIFT;
+    let m = -1;
     for (let p = first + n - 1; p >= first; p--) {
-      if (e[(p << W_SHIFT) + field] >= size) {
+      const v = e[(p << W_SHIFT) + field];
+      if (v >= size) {
         const at = this.fitGap(p, size, align, limit);
         if (at >= 0) return at;
       }
+      if (v > m) m = v;
     }
+    this.scanMax = m;
     return -1;
   }
 
@@ -905,8 +914,13 @@ export class IovaTree {
         const sub = visit(this.child[s], h - 1, id, t);
         if (typeof sub === 'string') return sub;
         if (this.key[s] !== sub.key) return `key of a child of node ${id} is ${this.key[s]}, expected ${sub.key}`;
-        if (this.slotGap[s] !== sub.gap || this.slotFit[s] !== sub.fit) {
-          return `summary of a child of node ${id} is ${this.slotGap[s]}/${this.slotFit[s]}, expected ${sub.gap}/${sub.fit}`;
+        if (this.slotGap[s] < sub.gap || this.slotFit[s] < sub.fit) {
+          return `bounds of a child of node ${id} are ${this.slotGap[s]}/${this.slotFit[s]}, below its maxima ${sub.gap}/${sub.fit}`;
+        }
+        if (h > 1) {
+          // Raising stops at the first bound that covers a value: bounds must not grow downwards.
+          this.summarise(this.child[s]);
+          if (this.slotGap[s] < this.maxGap || this.slotFit[s] < this.maxFit) return `bounds of a child of node ${id} are below its own children's`;
         }
         gap = Math.max(gap, sub.gap);
         fit = Math.max(fit, sub.fit);
@@ -920,6 +934,13 @@ export class IovaTree {
     if (listed !== leaves) return `${listed} leaves are linked but ${leaves} hang in the tree`;
     return undefined;
   }
+}
+
+/** The largest of `a[from .. from + n - 1]` (-1 when n is 0). */
+function maxOf(a: Float64Array, from: number, n: number): number {
+  let m = -1;
+  for (let t = from + n - 1; t >= from; t--) if (a[t] > m) m = a[t];
+  return m;
 }
 
 function grow64(a: Float64Array, size: number): Float64Array {
