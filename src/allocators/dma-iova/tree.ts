@@ -116,6 +116,8 @@ export class IovaTree {
   private maxFit = -1;
   /** Result of a {@link fitInLeaf} that found nothing. */
   private scanMax = -1;
+  /** Scratch for {@link fitDown}, per height (a tree of 2^53 entries is far less than 64 high). */
+  private readonly rightMax = new Float64Array(64);
 
   /** Root: a leaf id when `height` is 0, else an internal node id. */
   private root = 0;
@@ -777,40 +779,55 @@ export class IovaTree {
    * maximum as its bound, which then no longer admits the request.
    */
   private fitDown(top: number, h: number, size: number, align: number, limit: number, field: number, slotMax: Float64Array): number {
+    // Per height on the current path: the largest bound right of the slot taken in that node.
+    const right = this.rightMax;
     let s = top;
     for (;;) {
       let id = this.child[s];
+      let m = -1;
       for (; h > 0; h--) {
         const first = id * FANOUT;
         let t = first + this.nodeCount[id] - 1;
-        while (t >= first && slotMax[t] < size) t--;
+        m = -1;
+        for (; t >= first; t--) {
+          const v = slotMax[t];
+          if (v >= size) break;
+          if (v > m) m = v;
+        }
         if (t < first) break;
+        right[h] = m;
         s = t;
         id = this.child[t];
       }
-      // Only the bound being searched by is tightened: the other may stay high for longer.
+      // Here `id` (under slot `s`, at height `h`) holds no fit: its bound becomes exact. Only the
+      // bound being searched by is tightened: the other may stay high for longer.
       if (h === 0) {
         // The anchor's gap is not part of the bounds that led here.
         const at = this.fitInLeaf(id, this.leafCount[id] - (id === this.lastLeaf ? 1 : 0), size, align, limit, field);
         if (at >= 0) return at;
-        slotMax[s] = this.scanMax;
-      } else {
-        slotMax[s] = maxOf(slotMax, id * FANOUT, this.nodeCount[id]);
+        m = this.scanMax;
       }
+      slotMax[s] = m;
       // Back up to the next admitting slot on the left, leaving exhausted nodes.
       for (;;) {
         if (s === top) return -1;
         const first = s & -FANOUT;
+        if (right[h + 1] > m) m = right[h + 1];
         let t = s - 1;
-        while (t >= first && slotMax[t] < size) t--;
+        for (; t >= first; t--) {
+          const v = slotMax[t];
+          if (v >= size) break;
+          if (v > m) m = v;
+        }
         if (t >= first) {
+          right[h + 1] = m;
           s = t;
           break;
         }
         const node = first / FANOUT;
         s = this.nodeParent[node] * FANOUT + this.nodeSlot[node];
         h++;
-        slotMax[s] = maxOf(slotMax, first, this.nodeCount[node]);
+        slotMax[s] = m;
       }
     }
   }
@@ -934,13 +951,6 @@ export class IovaTree {
     if (listed !== leaves) return `${listed} leaves are linked but ${leaves} hang in the tree`;
     return undefined;
   }
-}
-
-/** The largest of `a[from .. from + n - 1]` (-1 when n is 0). */
-function maxOf(a: Float64Array, from: number, n: number): number {
-  let m = -1;
-  for (let t = from + n - 1; t >= from; t--) if (a[t] > m) m = a[t];
-  return m;
 }
 
 function grow64(a: Float64Array, size: number): Float64Array {
