@@ -195,3 +195,101 @@ describe('linux policy invariants', () => {
 
   it('keeps them on deep trees', () => sequences('linux', true, 8));
 });
+
+/**
+ * The `default` policy's answer taken literally from a sorted list of ranges: the gaps from the
+ * top down, each clipped at the limit, the first that holds an aligned slot. Works for spaces
+ * far too large for a page map.
+ */
+class GapList {
+  readonly ranges: Array<{ lo: number; hi: number }> = [];
+
+  constructor(
+    private readonly startPfn: number,
+    private readonly topPfn: number,
+  ) {}
+
+  highestFit(size: number, limit: number, align: number): number {
+    const top = Math.min(limit, this.topPfn);
+    for (let i = this.ranges.length; i >= 0; i--) {
+      // The gap below range i (below the top of the space for the last i).
+      const ceiling = (i < this.ranges.length ? this.ranges[i].lo : this.topPfn + 1) - 1;
+      const floor = i === 0 ? this.startPfn : Math.max(this.ranges[i - 1].hi + 1, this.startPfn);
+      const last = Math.min(ceiling, top);
+      if (last - size + 1 < floor) continue;
+      // Division by a power of two is exact in a double.
+      const at = Math.floor((last - size + 1) / align) * align;
+      if (at >= floor) return at;
+    }
+    return -1;
+  }
+
+  add(lo: number, hi: number): void {
+    let i = this.ranges.length;
+    while (i > 0 && this.ranges[i - 1].lo > lo) i--;
+    this.ranges.splice(i, 0, { lo, hi });
+  }
+
+  remove(lo: number): void {
+    this.ranges.splice(
+      this.ranges.findIndex((r) => r.lo === lo),
+      1,
+    );
+  }
+}
+
+/** mulberry32: a small seeded generator, so that each churn is the same on every run. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('default policy under churn against a gap list', () => {
+  // Free one live range, allocate another, many times over: the gaps an allocation shrinks leave
+  // the tree's bounds too high until a search finds out, and every answer must still be the
+  // highest fitting slot. The ranges sit at bases where pfn arithmetic changes: 32-bit integer
+  // below 2^30, doubles above, the 4 GiB-of-pages mark, and the top of a 64-bit space of 4 KiB pages.
+  const bases = [1, 2 ** 30 - 3000, 2 ** 31 - 3000, 2 ** 32 - 3000, 2 ** 52 - 20_000];
+  for (const base of bases) {
+    it(`finds the highest fit with stale bounds (ranges from pfn ${base})`, () => {
+      const rand = prng(base % 1000003);
+      const span = 12_000;
+      const d = new DmaIovaDomain({ granule: 4096, startPfn: base });
+      const m = new GapList(base, d.topPfn);
+      const live: number[] = [];
+      const step = (k: number): void => {
+        const size = 1 + Math.floor(rand() * 64);
+        const aligned = rand() < 0.8;
+        // Mostly a limit above everything (the search starts at the top), sometimes one inside.
+        const limit = rand() < 0.7 ? base + span : base + Math.floor(rand() * span);
+        const want = m.highestFit(size, limit, aligned ? pow2AtLeast(size) : 1);
+        const at = d.alloc(size, limit, aligned) ?? -1;
+        expect(at, `step ${k}: alloc(${size}, ${limit}, ${aligned})`).toBe(want);
+        if (at >= 0) {
+          m.add(at, at + size - 1);
+          live.push(at);
+        }
+      };
+      for (let k = 0; k < 1500; k++) step(k);
+      for (let k = 0; k < 3000; k++) {
+        if (live.length > 0) {
+          const i = Math.floor(rand() * live.length);
+          expect(d.free(live[i])).toBe(true);
+          m.remove(live[i]);
+          live[i] = live[live.length - 1];
+          live.pop();
+        }
+        step(k);
+        if (k % 500 === 0) expect(d.check()).toBeUndefined();
+      }
+      expect(d.dump()).toEqual(m.ranges);
+      expect(d.check()).toBeUndefined();
+    });
+  }
+});

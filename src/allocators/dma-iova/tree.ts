@@ -114,6 +114,8 @@ export class IovaTree {
   /** Results of {@link summarise} and {@link leafMax}. */
   private maxGap = -1;
   private maxFit = -1;
+  /** The field (GAP or FIT) the last search went by. */
+  private lastField = FIT;
   /** Result of a {@link fitInLeaf} that found nothing. */
   private scanMax = -1;
   /** Scratch for {@link fitDown}, per height (a tree of 2^53 entries is far less than 64 high). */
@@ -350,6 +352,16 @@ export class IovaTree {
     }
     this.maxGap = mg;
     this.maxFit = mf;
+  }
+
+  /** The largest `field` (GAP or FIT) over `leaf`'s entries, the anchor's excluded. */
+  private leafFieldMax(leaf: number, field: number): number {
+    const e = this.ent;
+    const n = this.leafCount[leaf] - (leaf === this.lastLeaf ? 1 : 0);
+    const first = ((leaf << LEAF_SHIFT) << W_SHIFT) + field;
+    let m = -1;
+    for (let i = first + ((n - 1) << W_SHIFT); i >= first; i -= W) if (e[i] > m) m = e[i];
+    return m;
   }
 
   /** Sets the bounds of `leaf` to its exact maxima and raises those above to cover them. */
@@ -595,6 +607,8 @@ export class IovaTree {
     const ai = above << W_SHIFT;
     const base = this.gapBase(above);
     const belowAnchor = this.ent[ai + LO] === this.anchorLo;
+    const field = this.lastField;
+    const old = this.ent[ai + field];
     // After a split, the leaf that was not inserted into (-1: no split).
     let other = -1;
     const count = this.leafCount[leaf];
@@ -642,6 +656,17 @@ export class IovaTree {
       this.boundLeaf(other);
     } else if (belowAnchor) {
       this.raise(p);
+    } else {
+      // Searches take the highest gap that fits, so the one just split was often its leaf's
+      // largest: tightening the leaf's bound now, with the leaf in cache, costs less than the
+      // next search finding it too high (measured; doing the same one level up did not pay).
+      // Only for the kind of fit the searches look at.
+      const parent = this.leafParent[leaf];
+      if (parent >= 0) {
+        const bounds = field === FIT ? this.slotFit : this.slotGap;
+        const sl = parent * FANOUT + this.leafSlot[leaf];
+        if (bounds[sl] <= old) bounds[sl] = this.leafFieldMax(leaf, field);
+      }
     }
     return p;
   }
@@ -697,6 +722,7 @@ export class IovaTree {
    * {@link fitAtOrBelow}.
    */
   highestFit(size: number, align: number, limit: number): number {
+    this.lastField = align > 1 ? FIT : GAP;
     // The first entry above limit + 1 owns the only gap that can straddle the limit (there is
     // none when the limit is the top pfn: then c is the anchor).
     const c = this.floorAbove(limit + 1);
@@ -726,6 +752,7 @@ export class IovaTree {
       if (p < 0) return -1;
     }
     const field = align > 1 ? FIT : GAP;
+    this.lastField = field;
     const slotMax = align > 1 ? this.slotFit : this.slotGap;
     const leaf = p >> LEAF_SHIFT;
     let node = this.leafParent[leaf];
