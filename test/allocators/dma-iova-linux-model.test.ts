@@ -24,6 +24,11 @@ function opArb(top: number): fc.Arbitrary<Op> {
   );
 }
 
+/** The same operations with pfns counted from `base` (for spaces far from pfn 0). */
+function opArbFrom(base: number, top: number): fc.Arbitrary<Op> {
+  return opArb(top - base).map((op) => (op.kind === 'alloc' ? { ...op, limit: base + op.limit } : op.kind === 'reserve' ? { ...op, lo: base + op.lo } : op));
+}
+
 function run(start: number, top: number, prefill: number, ops: Op[]): void {
   const d = new DmaIovaDomain({ granule: GRANULE, startPfn: start, topPfn: top, policy: 'linux' });
   const m = new NaiveLinuxTree(start, top, DMA32);
@@ -55,6 +60,16 @@ describe('linux policy against a naive walk', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 200, max: 600 }), fc.array(opArb(600), { maxLength: 200 }), (start, top, ops) => run(start, top, 0, ops)),
       { seed: SEED, numRuns: 300 },
+    );
+  });
+
+  it('agrees in spaces across 2^31, where entries switch from 32-bit integers to doubles', () => {
+    const base = 2 ** 31 - 3000;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 2000, max: 6000 }), fc.array(opArbFrom(base, base + 6000), { maxLength: 200 }), (start, top, ops) =>
+        run(base + start, base + top, 0, ops),
+      ),
+      { seed: SEED, numRuns: 100 },
     );
   });
 

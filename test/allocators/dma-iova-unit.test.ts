@@ -181,6 +181,82 @@ describe('default policy', () => {
   });
 });
 
+describe('32-bit entries and the switch to doubles', () => {
+  // Ranges are kept in 32-bit integers while they all lie at or below 2^31 - 2; the anchor of a
+  // larger space is stored below its true pfn meanwhile. The first range above switches the tree
+  // to doubles. Either way the answers are those of the rules.
+  const N = 2 ** 31;
+
+  it('answers for pfns between the highest range and an anchor stored below its true pfn', () => {
+    for (const policy of ['default', 'linux'] as const) {
+      const d = domain(policy); // top 2^52 - 1: the anchor lies at 2^52
+      // 4 pages under the limit 2^31 - 2 (the highest pfn a 32-bit entry may reach): [2^31 - 5, 2^31 - 2].
+      expect(d.alloc(4, N - 2)).toBe(N - 5);
+      expect(d.find(N - 2)).toEqual({ lo: N - 5, hi: N - 2 });
+      // Between that range and the anchor, whatever the stored anchor says, nothing is there.
+      for (const pfn of [N - 1, N, N + 7, 2 ** 52 - 1, 2 ** 52]) {
+        expect(d.find(pfn)).toBeUndefined();
+        expect(d.free(pfn)).toBe(false);
+      }
+      // Above 4 GiB the linux cursor moves to the range, and back to the anchor when it is freed.
+      if (policy === 'linux') expect(d.state().cursors?.cached).toBe(N - 5);
+      expect(d.free(N - 3)).toBe(true);
+      if (policy === 'linux') expect(d.state().cursors?.cached).toBe('anchor');
+      expect(d.check()).toBeUndefined();
+    }
+  });
+
+  it('switches to doubles for the first range above 2^31 - 2 and keeps every answer', () => {
+    const d = domain('default');
+    expect(d.alloc(8, N - 2, true)).toBe(N - 16); // [2^31 - 16, 2^31 - 9], aligned to 8
+    expect(d.alloc(3, LIMIT32)).toBe(2 ** 20 - 3);
+    // 2 pages reaching 2^31: above what 32 bits may hold; the tree widens: [2^31 - 1, 2^31].
+    expect(d.alloc(2, N)).toBe(N - 1);
+    expect(d.check()).toBeUndefined();
+    // The top of the space, then a reservation straddling 2^32.
+    expect(d.alloc(1, 2 ** 52 - 1)).toBe(2 ** 52 - 1);
+    expect(d.reserve(2 ** 32 - 2, 2 ** 32 + 1)).toEqual({ lo: 2 ** 32 - 2, hi: 2 ** 32 + 1 });
+    // Highest 4 aligned pages below the reservation: 2^32 - 6 rounded down to 4 is 2^32 - 8.
+    expect(d.alloc(4, 2 ** 32, true)).toBe(2 ** 32 - 8);
+    expect(d.dump()).toEqual([
+      { lo: 2 ** 20 - 3, hi: 2 ** 20 - 1 },
+      { lo: N - 16, hi: N - 9 },
+      { lo: N - 1, hi: N },
+      { lo: 2 ** 32 - 8, hi: 2 ** 32 - 5 },
+      { lo: 2 ** 32 - 2, hi: 2 ** 32 + 1 },
+      { lo: 2 ** 52 - 1, hi: 2 ** 52 - 1 },
+    ]);
+    expect(d.free(N)).toBe(true);
+    expect(d.free(2 ** 52 - 1)).toBe(true);
+    // The gap below the anchor is the whole space above the reservation again.
+    expect(d.alloc(2 ** 40, 2 ** 52 - 1, true)).toBe(2 ** 52 - 2 ** 40);
+    expect(d.check()).toBeUndefined();
+  });
+
+  it('needs no switch when the whole space fits 32 bits', () => {
+    // Top 2^31 - 2: the anchor at 2^31 - 1 is stored as itself.
+    const d = domain('default', 1, N - 2);
+    expect(d.alloc(1, N - 2)).toBe(N - 2);
+    expect(d.alloc(2, N)).toBe(N - 4); // the limit is clamped to the top
+    expect(d.find(N - 1)).toBeUndefined();
+    expect(d.free(N - 2)).toBe(true);
+    expect(d.dump()).toEqual([{ lo: N - 4, hi: N - 3 }]);
+    expect(d.check()).toBeUndefined();
+  });
+
+  it('handles requests of 2^31 pages and more, which stored gaps cannot count exactly', () => {
+    const d = domain('default');
+    // Gaps of 2^31 pages and up are stored as "at least 2^31 - 1"; an exact check decides.
+    expect(d.reserve(2 ** 33, 2 ** 33)).toEqual({ lo: 2 ** 33, hi: 2 ** 33 });
+    // [1, 2^33 - 1] holds 2^33 - 1 pages: 2^32 aligned fits at 2^32 only; 2^33 does not fit.
+    expect(d.alloc(2 ** 32, 2 ** 33 - 1, true)).toBe(2 ** 32);
+    expect(d.alloc(2 ** 33, 2 ** 33 - 1)).toBeUndefined();
+    // [1, 2^32 - 1]: 2^32 - 1 pages unaligned, right under the range just placed.
+    expect(d.alloc(2 ** 32 - 1, 2 ** 33 - 1)).toBe(1);
+    expect(d.check()).toBeUndefined();
+  });
+});
+
 describe('fast path', () => {
   it('rounds small sizes to a power of two and aligns them', () => {
     for (const policy of ['linux', 'default'] as const) {
