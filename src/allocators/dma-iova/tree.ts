@@ -16,11 +16,12 @@
  * O(log n) amortised.
  *
  * The bounds are lazy: a gap that grows raises them along its path, a gap that shrinks leaves
- * them alone (an allocation usually shrinks the largest gap of its leaf, and recomputing maxima
- * for it was a third of the cost of a free+alloc pair). A search that descends under a bound that
- * turns out too high finds nothing there, and sets the bound to the exact maximum on its way back.
- * Bounds never fall below those of the slots beneath them, so raising stops at the first that
- * already covers a value.
+ * them alone above its leaf (an allocation usually shrinks the largest gap of its leaf, and
+ * recomputing maxima up the tree for it was a third of the cost of a free+alloc pair; only the
+ * leaf's own bound is set right away, see {@link IovaTree.insertBefore}). A search that descends
+ * under a bound that turns out too high finds nothing there, and sets the bound to the exact
+ * maximum on its way back. Bounds never fall below those of the slots beneath them, so raising
+ * stops at the first that already covers a value.
  *
  * Entries are 32-bit integers while every range lies at or below {@link NARROW_MAX} (the usual
  * case: 8 TiB of 4 KiB pages), doubles from the first range above it on: half the memory and
@@ -32,8 +33,8 @@
  *
  * The last entry is always the *anchor*, a sentinel range at `topPfn + 1`: every free gap,
  * including the one at the top of the space, is then "the gap below some entry". The anchor's
- * gap is left out of the subtree maxima (a search looks at it first, by itself), so that the
- * maxima describe the space between real ranges, which is what a search below a limit needs.
+ * gap is left out of the bounds (a search looks at it first, by itself), so that they describe
+ * the space between real ranges, which is what a search below a limit needs.
  */
 import { roundUpPow2 } from './pfn.js';
 
@@ -815,7 +816,7 @@ export class IovaTree {
    */
   fitAtOrBelow(p: number, size: number, align: number, limit: number): number {
     if (this.ent[(p << W_SHIFT) + LO] === this.anchorStored) {
-      // The anchor's gap is not in the maxima: try it by itself.
+      // The anchor's gap is not in the bounds: try it by itself.
       const at = this.fitGap(p, size, align, limit);
       if (at >= 0) return at;
       p = this.prevPos(p);
@@ -829,8 +830,8 @@ export class IovaTree {
     const leaf = p >> LEAF_SHIFT;
     let node = this.leafParent[leaf];
     let slot = this.leafSlot[leaf];
-    // Whether the subtree at (node, slot) lies wholly at or below p: then its maximum speaks for
-    // it. True when p is the leaf's last entry (not counting the anchor, which the maxima leave
+    // Whether the subtree at (node, slot) lies wholly at or below p: then its bound speaks for
+    // it. True when p is the leaf's last entry (not counting the anchor, which the bounds leave
     // out), and stays true while the path is its parent's last child.
     const n = this.leafCount[leaf] - (leaf === this.lastLeaf ? 1 : 0);
     let whole = (p & LEAF_MASK) === n - 1;
@@ -840,7 +841,7 @@ export class IovaTree {
     }
     for (let h = 1; node >= 0; h++) {
       if (whole && slot === this.nodeCount[node] - 1 && this.nodeParent[node] >= 0) {
-        // The whole node lies at or below p: look at it through its own maximum, one level up
+        // The whole node lies at or below p: look at it through its own bound, one level up
         // (in the usual case, a limit above every range, this makes the search top-down).
         slot = this.nodeSlot[node];
         node = this.nodeParent[node];
@@ -1028,7 +1029,7 @@ export class IovaTree {
         leaves++;
         let gap = -1;
         let fit = -1;
-        // The anchor's gap is left out of the maxima.
+        // The anchor's gap is left out of the bounds.
         const n = this.leafCount[id] - (id === this.lastLeaf ? 1 : 0);
         for (let p = id << LEAF_SHIFT; p < (id << LEAF_SHIFT) + n; p++) {
           gap = Math.max(gap, this.ent[(p << W_SHIFT) + GAP]);
