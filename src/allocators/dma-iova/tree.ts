@@ -27,7 +27,9 @@
  * case: 8 TiB of 4 KiB pages), doubles from the first range above it on: half the memory and
  * integer arithmetic made a free+alloc pair about 8% faster. Only the anchor may lie higher in a
  * 32-bit tree; it is stored as {@link ANCHOR_NARROW} and read back as its true `lo`, and the hot
- * paths handle it apart so that their arithmetic stays integer. A gap of {@link SAT} or more is
+ * paths handle it apart so that their arithmetic stays integer. The price: in a process that
+ * uses trees of both kinds the same code serves either array, and a 32-bit tree then runs a few
+ * percent slower than doubles alone did (the bench's last figure). A gap of {@link SAT} or more is
  * measured from the entry below it where its length matters; requests that large treat
  * saturated values as "maybe", and {@link IovaTree.fitGap} settles it.
  *
