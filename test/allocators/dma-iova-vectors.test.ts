@@ -2,12 +2,11 @@
 // from the kernel's own drivers/iommu/iova.c (../shared/vectors/linux-iova).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { replayTrace } from '../../src/allocators/index.js';
+import { sharedDir } from '../shared.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const vectors = path.resolve(repoRoot, '../shared/vectors/linux-iova');
+const vectors = sharedDir('vectors', 'linux-iova');
 
 /** Operation lines of a trace with their line numbers (what produces output). */
 function operations(trace: string): Array<{ line: number; text: string }> {

@@ -1,12 +1,11 @@
 /** Shared helpers for the importer tests: where the real host data lives, and lookups. */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Bar, Device, HostBridge, HostFacts, IommuGroup, PciBridge, ReservedRegion } from '../../src/model/host.js';
 import { importText } from '../../src/model/import/index.js';
+import { sharedDir } from '../shared.js';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const realdataDir = path.resolve(repoRoot, '../shared/realdata');
+export export const realdataDir = sharedDir('realdata');
 
 /** Every real-data text file, by name. */
 export function realdataFiles(): string[] {

@@ -5,8 +5,9 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AddressSpace } from '../../src/model/address-space.js';
 import { importSources } from '../../src/model/import/index.js';
+import { sharedDir } from '../shared.js';
 
-const realdata = resolve(import.meta.dirname, '../../../shared/realdata');
+const realdata = sharedDir('realdata');
 const load = (name: string) => importSources([resolve(realdata, name)]);
 
 describe('real hosts', () => {
