@@ -5,7 +5,7 @@ import type { Bar, Device, HostBridge, HostFacts, IommuGroup, PciBridge, Reserve
 import { importText } from '../../src/model/import/index.js';
 import { sharedDir } from '../shared.js';
 
-export export const realdataDir = sharedDir('realdata');
+export const realdataDir = sharedDir('realdata');
 
 /** Every real-data text file, by name. */
 export function realdataFiles(): string[] {
