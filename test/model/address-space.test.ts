@@ -3,28 +3,12 @@ import { AddressSpace } from '../../src/model/address-space.js';
 import { MAX_ADDRESS } from '../../src/model/address.js';
 import { InputError } from '../../src/model/errors.js';
 import { parseHostFacts } from '../../src/model/schema.js';
+import { AMD_GROUP12 } from '../fixtures/hosts.js';
 
 const G4 = 1n << 32n;
 
 /** An AMD host as `iova import` would describe it from sysfs: one group with MSI + HT hole. */
-const amdHost = parseHostFacts(
-  {
-    name: 'amd',
-    platform: 'amd-vi',
-    groups: [
-      {
-        id: 12,
-        devices: ['0000:41:00.0'],
-        reservedRegions: [
-          { start: '0xfee00000', last: '0xfeefffff', type: 'msi' },
-          { start: '0xfd00000000', last: '0xffffffffff', type: 'reserved' },
-        ],
-      },
-    ],
-    devices: [{ id: '41:00.0', group: 12 }],
-  },
-  'amd.json',
-);
+const amdHost = parseHostFacts(AMD_GROUP12, 'amd.json');
 
 describe('AddressSpace from reserved regions and a platform profile', () => {
   it('leaves the MSI window and the HyperTransport hole out, exactly', () => {

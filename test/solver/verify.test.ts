@@ -2,27 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { parseHostFacts } from '../../src/model/schema.js';
 import { parseLayout } from '../../src/solver/layout.js';
 import { verifyLayout } from '../../src/solver/verify.js';
+import { AMD_GROUP12 } from '../fixtures/hosts.js';
 
 const G = 1n << 30n;
 
-const amd = parseHostFacts(
-  {
-    name: 'amd',
-    platform: 'amd-vi',
-    groups: [
-      {
-        id: 12,
-        devices: ['0000:41:00.0'],
-        reservedRegions: [
-          { start: '0xfee00000', last: '0xfeefffff', type: 'msi' },
-          { start: '0xfd00000000', last: '0xffffffffff', type: 'reserved' },
-        ],
-      },
-    ],
-    devices: [{ id: '0000:41:00.0', group: 12 }],
-  },
-  'amd.json',
-);
+const amd = parseHostFacts(AMD_GROUP12, 'amd.json');
 const intel = parseHostFacts({ name: 'intel', platform: { profile: 'intel-vtd', addressWidth: 48 }, devices: [{ id: '0000:41:00.0' }] }, 'intel.json');
 
 /** QEMU's pc layout for a 1 TiB guest: RAM below 3 GiB, then from 4 GiB up. */
