@@ -1,6 +1,7 @@
 /**
  * A hole: a range of the IOVA space that cannot be used, why, and where that came from.
  */
+import { compareText } from './compare.js';
 import type { ReservedRegionType } from './host.js';
 import type { Policy } from './policy.js';
 import { describeProvenance, type Provenance } from './provenance.js';
@@ -61,9 +62,4 @@ export function compareHoles(a: Hole, b: Hole): number {
     compareText(a.type, b.type) ||
     compareText(describeProvenance(a.source), describeProvenance(b.source))
   );
-}
-
-/** Code-unit order: unlike localeCompare, the same on every machine. */
-export function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -41,7 +41,8 @@ export function formatBus(segment: number, bus: number): string {
   return `${hex4(segment)}:${hex2(bus)}`;
 }
 
-function hex2(n: number): string {
+/** A bus (or device) number as two hex digits: `0a`. */
+export function hex2(n: number): string {
   return n.toString(16).padStart(2, '0');
 }
 

@@ -30,13 +30,6 @@ export function regionIsHole(policy: Policy, type: ReservedRegionType): boolean 
   return !IGNORED[policy].has(type);
 }
 
-/** Why a region type is not a hole under the policy (for explanations), or undefined. */
-export function whyRegionIgnored(policy: Policy, type: ReservedRegionType): string | undefined {
-  if (regionIsHole(policy, type)) return undefined;
-  if (type === 'direct-relaxable') return `${policy} ignores direct-relaxable regions (they may be given up for device assignment)`;
-  return 'dma-iommu manages the software MSI window itself and does not reserve it';
-}
-
 /** Whether DMA-API-only holes (host-bridge windows, dma-ranges gaps) apply by default. */
 export function dmaApiHolesByDefault(policy: Policy): boolean {
   return policy === 'dma-iommu';

@@ -46,12 +46,18 @@ export function describeProvenance(p: Provenance): string {
   }
   const where: string[] = [];
   if (p.profile) where.push(`profile ${p.profile}`);
-  if (p.file) where.push(p.line !== undefined ? `${p.file}:${p.line}` : p.file);
-  else if (p.line !== undefined) where.push(`line ${p.line}`);
+  const place = describePlace(p);
+  if (place) where.push(place);
   if (p.path) where.push(p.path);
   if (p.note) where.push(p.note);
   if (where.length > 0) text += ` (${where.join('; ')})`;
   return text;
+}
+
+/** `file:line`, `file`, `line N`, or undefined: where in a source the fact was read. */
+export function describePlace(p: Provenance): string | undefined {
+  if (p.file) return p.line !== undefined ? `${p.file}:${p.line}` : p.file;
+  return p.line !== undefined ? `line ${p.line}` : undefined;
 }
 
 /** A copy of `p` with the given fields filled in where `p` has none. */

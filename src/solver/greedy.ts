@@ -69,6 +69,7 @@ export function placeGreedy(problem: Problem, constraints?: readonly Constraint[
   const ready = new MinHeap(units.filter((u) => waitingOn.get(u) === 0).map((u) => rank.get(u) as number));
 
   const placed = new Map<string, bigint>();
+  const sizes = new Map(problem.requests.map((r) => [r.name, r.size]));
   const failed: string[] = [];
   const tagWindow = new Map<string, IovaRange>();
   let done = 0;
@@ -80,7 +81,7 @@ export function placeGreedy(problem: Problem, constraints?: readonly Constraint[
       waitingOn.set(d, left);
       if (left === 0) ready.push(rank.get(d) as number);
     }
-    const start = placeUnit(problem, unit, space, placed, tagWindow);
+    const start = placeUnit(problem, unit, space, placed, sizes, tagWindow);
     if (start === undefined) {
       failed.push(...unit.members.map((m) => m.request.name));
       continue;
@@ -181,13 +182,20 @@ function compareKeys(a: Array<bigint | number>, b: Array<bigint | number>): numb
 }
 
 /** The root start for a unit, or undefined when no slot satisfies every member. */
-function placeUnit(problem: Problem, unit: Unit, space: Space, placed: ReadonlyMap<string, bigint>, tagWindow: ReadonlyMap<string, IovaRange>): bigint | undefined {
+function placeUnit(
+  problem: Problem,
+  unit: Unit,
+  space: Space,
+  placed: ReadonlyMap<string, bigint>,
+  sizes: ReadonlyMap<string, bigint>,
+  tagWindow: ReadonlyMap<string, IovaRange>,
+): bigint | undefined {
   const floorOf = (m: PlacementRequest) => {
     let floor = 0n;
     for (const other of m.above) {
-      const o = problem.requests.find((q) => q.name === other);
+      const size = sizes.get(other);
       const at = placed.get(other);
-      if (o && at !== undefined && at + o.size > floor) floor = at + o.size;
+      if (size !== undefined && at !== undefined && at + size > floor) floor = at + size;
     }
     return floor;
   };

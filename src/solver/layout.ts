@@ -90,13 +90,14 @@ function layoutOfFixedSpec(data: unknown, file?: string): Layout {
 
 /** The layout a solved problem gives, keeping each request's requirements for other hosts. */
 export function layoutOf(problem: Problem, placements: readonly Placement[]): Layout {
+  const byName = new Map(problem.requests.map((r) => [r.name, r]));
   return {
     policy: problem.space.policy,
     devices: problem.devices,
     dmaApiHoles: problem.space.dmaApiHolesIncluded,
     existing: problem.existing,
     placements: placements.map((p) => {
-      const r = problem.requests.find((q) => q.name === p.name);
+      const r = byName.get(p.name);
       return { name: p.name, iova: p.iova, size: p.size, align: r && r.ownAlign > 1n ? r.ownAlign : undefined, dmaBits: r?.dmaBits, within: r?.within?.ranges };
     }),
   };

@@ -11,6 +11,7 @@ import { AddressSpace } from '../model/address-space.js';
 import { alignDown, alignUp, formatSize, hexGrouped } from '../model/address.js';
 import { constraintsFor } from './constraints.js';
 import { domainOf, lowestStart } from './domain.js';
+import { windowsOf } from './spec.js';
 import type { Constraint, PlacementRequest, Problem } from './problem.js';
 
 /** Cost classes, cheapest first. Within a class, smaller changes are cheaper. */
@@ -73,7 +74,7 @@ function applyChange(problem: Problem, change: RepairChange): Problem {
   if (change.kind === 'detach') {
     const remaining = problem.space.attachments.map((a) => a.id).filter((id) => id !== change.device);
     const space = AddressSpace.build(problem.space.host, { policy: problem.space.policy, devices: remaining, dmaApiHoles: problem.space.dmaApiHolesIncluded });
-    const windows = space.windows.ranges.map((w) => ({ ...w, source: problem.windows[0]?.source ?? { what: 'aperture' } }));
+    const windows = windowsOf(space);
     const requests = problem.requests.map((r) => ({ ...r, align: r.ownAlign > space.alignment ? r.ownAlign : space.alignment }));
     return { ...problem, space, windows, requests };
   }

@@ -134,10 +134,7 @@ export function problemFromSpec(raw: RawSpec, space: AddressSpace, file?: string
   });
   checkOffsetCycles(requests, (message, path) => fail(message, path));
 
-  const windows: ApertureWindow[] = space.windows.ranges.map((w) => ({
-    ...w,
-    source: windowSource(space, w),
-  }));
+  const windows = windowsOf(space);
 
   return {
     space,
@@ -170,6 +167,11 @@ function preferredAlignment(pageSize: bigint | 'largest' | undefined, size: bigi
     return best;
   }
   return undefined;
+}
+
+/** The translatable windows of a space, each with the provenance of the aperture that bounds it. */
+export function windowsOf(space: AddressSpace): ApertureWindow[] {
+  return space.windows.ranges.map((w) => ({ ...w, source: windowSource(space, w) }));
 }
 
 /** The provenance of a window: the attached geometry whose aperture bounds it. */

@@ -41,9 +41,12 @@ import type {
   PlatformSpec,
   ReservedRegion,
 } from '../host.js';
+import { hex } from '../address.js';
+import { compareText } from '../compare.js';
 import { emptyHost } from '../host.js';
-import { formatBus } from '../pci.js';
-import { describeProvenance, type Provenance } from '../provenance.js';
+import { formatBus, hex2 } from '../pci.js';
+import { describePlace, describeProvenance, type Provenance } from '../provenance.js';
+import { busOf } from '../topology.js';
 import { compareRanges, formatRange, type IovaRange, sameRange } from '../range.js';
 import { provenance, withNote } from './common.js';
 
@@ -397,7 +400,7 @@ export class HostBuilder {
       devices.push(device);
     }
     // Canonical ids are fixed-width hex, so string order is numeric order.
-    host.devices = devices.sort((a, b) => compareStrings(a.id, b.id));
+    host.devices = devices.sort((a, b) => compareText(a.id, b.id));
 
     const groups: IommuGroup[] = [...this.groups.values()].map((g) => ({
       id: g.id,
@@ -415,7 +418,7 @@ export class HostBuilder {
     const rank = (file: string) => order.get(file) ?? [...order.keys()].findIndex((f) => file.startsWith(f));
     host.warnings = this.warnings
       .map((w, i) => ({ w, i }))
-      .sort((a, b) => rank(a.w.file) - rank(b.w.file) || compareStrings(a.w.file, b.w.file) || a.w.line - b.w.line || a.i - b.i)
+      .sort((a, b) => rank(a.w.file) - rank(b.w.file) || compareText(a.w.file, b.w.file) || a.w.line - b.w.line || a.i - b.i)
       .map(({ w }) => w);
     return host;
   }
@@ -459,7 +462,7 @@ export class HostBuilder {
         bars: [],
         source,
       };
-      const primary = record.primaryBus ?? primaryOf(record.id);
+      const primary = record.primaryBus ?? busOf(record.id)?.bus;
       if (primary !== undefined) bridge.primaryBus = primary;
       if (record.acs) bridge.acs = record.acs.value;
       out.push(bridge);
@@ -530,20 +533,11 @@ function sortRanges<T extends IovaRange>(list: T[]): T[] {
 }
 
 function sortRegions(list: ReservedRegion[]): ReservedRegion[] {
-  return [...list].sort((a, b) => compareRanges(a, b) || compareStrings(a.type, b.type));
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return [...list].sort((a, b) => compareRanges(a, b) || compareText(a.type, b.type));
 }
 
 function compareBridges(a: PciBridge, b: PciBridge): number {
-  return a.segment - b.segment || a.secondaryBus - b.secondaryBus || compareStrings(a.id, b.id);
-}
-
-function primaryOf(id: string): number | undefined {
-  const m = /^[0-9a-f]{4}:([0-9a-f]{2}):/.exec(id);
-  return m ? parseInt(m[1], 16) : undefined;
+  return a.segment - b.segment || a.secondaryBus - b.secondaryBus || compareText(a.id, b.id);
 }
 
 function sameGeometry(a: IommuGeometry, b: IommuGeometry): boolean {
@@ -556,14 +550,9 @@ function sameGeometry(a: IommuGeometry, b: IommuGeometry): boolean {
 }
 
 function describeGeometry(g: IommuGeometry): string {
-  return `${g.apertures.map(formatRange).join(', ')} pages 0x${g.pageSizes.toString(16)}`;
+  return `${g.apertures.map(formatRange).join(', ')} pages ${hex(g.pageSizes)}`;
 }
 
 function where(p: Provenance): string {
-  if (p.file) return p.line !== undefined ? `${p.file}:${p.line}` : p.file;
-  return describeProvenance(p);
-}
-
-function hex2(n: number): string {
-  return n.toString(16).padStart(2, '0');
+  return describePlace(p) ?? describeProvenance(p);
 }
