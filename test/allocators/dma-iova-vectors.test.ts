@@ -1,12 +1,11 @@
 // Differential test: the `linux` policy must reproduce every output line of the traces recorded
-// from the kernel's own drivers/iommu/iova.c (../shared/vectors/linux-iova).
+// from the kernel's own drivers/iommu/iova.c (test/fixtures/linux-iova; the README there says
+// which part of each recorded trace is kept and why).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { replayTrace } from '../../src/allocators/index.js';
-import { sharedDir } from '../shared.js';
-
-const vectors = sharedDir('vectors', 'linux-iova');
+const vectors = path.resolve(import.meta.dirname, '../fixtures/linux-iova');
 
 /** Operation lines of a trace with their line numbers (what produces output). */
 function operations(trace: string): Array<{ line: number; text: string }> {

@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { iova } from './run.js';
-import { sharedDir } from '../shared.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const epyc = ['reserved_regions.txt', 'lspci.txt', 'dmesg.txt'].map((f) => join(root, 'examples/hosts/epyc', f));
-const vectors = sharedDir('vectors', 'linux-iova');
+const vectors = join(root, 'test/fixtures/linux-iova');
 const tmp = () => mkdtempSync(join(tmpdir(), 'iova-cli-'));
 
 describe('iova ranges', () => {

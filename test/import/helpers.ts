@@ -1,11 +1,10 @@
-/** Shared helpers for the importer tests: where the real host data lives, and lookups. */
+/** Shared helpers for the importer tests: where the real host captures live, and lookups. */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Bar, Device, HostBridge, HostFacts, IommuGroup, PciBridge, ReservedRegion } from '../../src/model/host.js';
 import { importText } from '../../src/model/import/index.js';
-import { sharedDir } from '../shared.js';
-
-export const realdataDir = sharedDir('realdata');
+/** Real host captures, trimmed to machine output (test/fixtures/README.md says where each came from). */
+export const realdataDir = path.resolve(import.meta.dirname, '../fixtures/realdata');
 
 /** Every real-data text file, by name. */
 export function realdataFiles(): string[] {
@@ -14,9 +13,14 @@ export function realdataFiles(): string[] {
     .sort();
 }
 
+/** The text of one real-data file. */
+export function realText(name: string): string {
+  return readFileSync(path.join(realdataDir, name), 'utf8');
+}
+
 /** Import one real-data file, named in provenance by its base name. */
 export function importReal(name: string): HostFacts {
-  return importText(readFileSync(path.join(realdataDir, name), 'utf8'), name);
+  return importText(realText(name), name);
 }
 
 /** `0xstart-0xlast type` for comparing region lists. */

@@ -1,11 +1,12 @@
 /**
- * The importers on the real host data in ../shared/realdata. Expected values were read from
- * the files themselves (line numbers with `grep -n`), not from the importers' output.
+ * The importers on the real host captures in test/fixtures/realdata. Expected values were read
+ * from the files themselves (line numbers with `grep -n`), not from the importers' output.
  */
 import { describe, expect, it } from 'vitest';
 import { parseHostFacts } from '../../src/model/schema.js';
 import { hostToJson } from '../../src/model/serialise.js';
-import { bar, bridge, device, group, hostBridge, importReal, rangeList, realdataFiles, regionList } from './helpers.js';
+import { importText } from '../../src/model/import/index.js';
+import { bar, bridge, device, group, hostBridge, importReal, rangeList, realdataFiles, realText, regionList } from './helpers.js';
 
 describe('every real-data file', () => {
   const files = realdataFiles();
@@ -44,7 +45,7 @@ describe('reserved_regions files', () => {
   it('AMD HyperTransport hole and MSI window (union over all groups → host level)', () => {
     const host = importReal('rr-amd-ht-hole-alex-williamson.txt');
     expect(regionList(host.reservedRegions)).toEqual(['0xfee00000-0xfeefffff msi', '0xfd00000000-0xffffffffff reserved']);
-    expect(host.reservedRegions[1].source.line).toBe(24);
+    expect(host.reservedRegions[1].source.line).toBe(8);
     expect(host.reservedRegions[1].source.note).toMatch(/union/);
     expect(host.groups).toEqual([]);
   });
@@ -58,7 +59,7 @@ describe('reserved_regions files', () => {
       '0xfd00000000-0xffffffffff reserved',
     ]);
     const s390 = host.reservedRegions.find((r) => r.start === 0x9_0000_0000n)!;
-    expect(s390.source.line).toBe(28);
+    expect(s390.source.line).toBe(9);
   });
 
   it('DL388 Gen8: the RMRRs in group 19, with 00:1f.0 in that group', () => {
@@ -69,7 +70,7 @@ describe('reserved_regions files', () => {
       '0xbdf6e000-0xbdf84fff direct',
       '0xfee00000-0xfeefffff msi',
     ]);
-    expect(g19.reservedRegions[0].source).toMatchObject({ line: 23, group: 19 });
+    expect(g19.reservedRegions[0].source).toMatchObject({ line: 19, group: 19 });
     expect(g19.devices).toEqual(['0000:00:1f.0']);
     expect(device(host, '0000:00:1f.0').description).toMatch(/^ISA bridge: Intel Corporation C600\/X79/);
     expect(host.reservedRegions).toEqual([]);
@@ -86,7 +87,7 @@ describe('reserved_regions files', () => {
       '0x2080000000-0x209fffffff direct-relaxable',
     ]);
     const swMsi = group(host, 0).reservedRegions[1];
-    expect(swMsi.source.line).toBe(7);
+    expect(swMsi.source.line).toBe(3);
     expect(swMsi.source.note).toMatch(/software/);
   });
 
@@ -97,7 +98,7 @@ describe('reserved_regions files', () => {
       '0x27b00000-0x286fffff direct',
       '0xe6400000-0xe64fffff direct',
     ]);
-    expect(group(host, 0).reservedRegions[2].source.line).toBe(62);
+    expect(group(host, 0).reservedRegions[2].source.line).toBe(46);
   });
 
   it('Huawei: reserved PCI windows of 0000:05:00.0, whose group (25) the ls listing gives', () => {
@@ -108,7 +109,7 @@ describe('reserved_regions files', () => {
       '0xe0000000-0xf7feffff reserved',
       '0x80000000000-0x82fffffffff reserved',
     ]);
-    expect(g25.reservedRegions[1].source).toMatchObject({ line: 26, device: '0000:05:00.0', group: 25 });
+    expect(g25.reservedRegions[1].source).toMatchObject({ line: 19, device: '0000:05:00.0', group: 25 });
     expect(g25.devices).toEqual(['0000:05:00.0']);
     expect(group(host, 31).devices).toEqual(['0000:06:00.0']);
     expect(host.warnings).toEqual([]);
@@ -133,7 +134,7 @@ describe('lspci files', () => {
       ['0x71400000-0x715fffff', false],
       ['0x900200000-0x9003fffff', true],
     ]);
-    expect(port.windows[0].source).toMatchObject({ line: 106, port: '0000:02:11.0' });
+    expect(port.windows[0].source).toMatchObject({ line: 102, port: '0000:02:11.0' });
     expect(rangeList(bridge(n1sdp, '0000:00:00.0').windows)).toEqual(['0x71200000-0x71bfffff', '0x900000000-0x9006fffff']);
     expect(bridge(n1sdp, '0000:02:10.0').windows).toEqual([]);
   });
@@ -170,7 +171,7 @@ describe('lspci files', () => {
     // "[32-bit]" wrapped onto its own line after the prefetchable window of 00:03.1.
     expect(bridge(host, '0000:00:03.1').windows.find((w) => w.prefetchable)).toMatchObject({ start: 0xe0000000n, last: 0xf01fffffn });
     // 00:08.1's ACSCtl is cut from the excerpt: reported.
-    expect(host.warnings.map((w) => [w.line, w.message.slice(0, 30)])).toEqual([[92, 'ACSCtl of 0000:00:08.1 is not ']]);
+    expect(host.warnings.map((w) => [w.line, w.message.slice(0, 30)])).toEqual([[87, 'ACSCtl of 0000:00:08.1 is not ']]);
   });
 
   it('GB10: IOMMU group 20, BAR0 at 0x24000000 (64M) on segment 000f', () => {
@@ -193,7 +194,7 @@ describe('lspci files', () => {
     const gpu = device(host, '0000:3b:00.0');
     expect(bar(gpu, 2)).toMatchObject({ start: 0x84000000000n, last: 0x84000000000n + (128n << 30n) - 1n });
     expect(bar(gpu, 0)).toMatchObject({ start: 0x88042000000n });
-    const early = host.warnings.find((w) => w.line === 5)!;
+    const early = host.warnings.find((w) => w.line === 1)!;
     expect(early.message).toMatch(/outside any device block/);
     expect(early.text).toContain('8a000000000');
     expect(device(host, '0000:3c:00.0').bars).toEqual([]);
@@ -210,7 +211,7 @@ describe('kernel logs', () => {
   it('Ivy Bridge: DMAR host address width 36 and its two RMRRs', () => {
     const host = importReal('dmesg-intel-ivybridge-z77-dmar-width36.txt');
     expect(host.platform).toMatchObject({ profile: 'intel-vtd', addressWidth: 36 });
-    expect(host.platform!.source.line).toBe(36);
+    expect(host.platform!.source.line).toBe(33);
     expect(regionList(host.reservedRegions)).toEqual(['0xd9fa8000-0xd9fc4fff direct', '0xdb800000-0xdf9fffff direct']);
     expect(host.reservedRegions[0].source.note).toMatch(/device scope/);
     expect(host.warnings).toEqual([]);
@@ -231,7 +232,7 @@ describe('kernel logs', () => {
     const [legacy, plain, big] = host.reservedRegions;
     expect(legacy.source.note).toMatch(/firmware bug: .*bad RMRR \[0x00000000000e8000-0x00000000000e8fff\]/);
     expect(legacy.source.note).toMatch(/BIOS vendor: HP; Ver: P80/); // the continuation line
-    expect(big.source.line).toBe(11);
+    expect(big.source.line).toBe(5);
     expect(big.source.note).toMatch(/firmware bug/);
     expect(plain.source.note).not.toMatch(/firmware bug/);
     expect(host.warnings).toEqual([]);
@@ -247,7 +248,7 @@ describe('kernel logs', () => {
       expect(rangeList(pref)).toEqual(['0x7fe0000000-0x7ff01fffff']);
     }
     // 00:01.2 has windows but no "PCI bridge to [bus …]" in the excerpt: reported.
-    expect(host.warnings.map((w) => w.line)).toEqual([5]);
+    expect(host.warnings.map((w) => w.line)).toEqual([2]);
   });
 
   it('Surface Book 2: root bus windows and bus range', () => {
@@ -341,9 +342,17 @@ describe('/proc/iomem', () => {
     expect(rangeList(device(host, '0000:80:05.4').bars)).toEqual(['0xc8000000-0xc8000fff']);
   });
 
-  it('the DMAR units make it intel-vtd; only the prose line is reported', () => {
+  it('the DMAR units make it intel-vtd; every line is read', () => {
     expect(host.platform?.profile).toBe('intel-vtd');
-    expect(host.warnings.map((w) => w.line)).toEqual([5]);
+    expect(host.warnings).toEqual([]);
+  });
+
+  it('a line of prose before the listing is reported with its line', () => {
+    const text = `Booted with part of RAM set aside as persistent memory:\n${realText('iomem-intel-2socket-server-hpsa-dmar.txt')}`;
+    const withProse = importText(text, 'iomem');
+    expect(withProse.warnings.map((w) => w.line)).toEqual([1]);
+    expect(withProse.platform?.profile).toBe('intel-vtd');
+    expect(rangeList(hostBridge(withProse, '0000:80').windows)).toEqual(rangeList(hostBridge(host, '0000:80').windows));
   });
 });
 
@@ -384,14 +393,28 @@ describe('IOMMU group listings', () => {
 
 describe('warnings on real data', () => {
   it('prose is reported with its line; prompts, headers and markers are not', () => {
-    const host = importReal('rr-amd-ht-hole-alex-williamson.txt');
+    // The capture as a mail carries it: a `#` header, separators and prose (our own words,
+    // quoted and plain) around the machine output (fixture lines 1-8 become lines 6-13).
+    const text = [
+      '# kind: reserved_regions',
+      '--- quoted report ---',
+      '> Guests larger than the space below the hole fail to start:',
+      '>',
+      '--- reply ---',
+      realText('rr-amd-ht-hole-alex-williamson.txt').trimEnd(),
+      'The hole is the same on every AMD host we have tried.',
+    ].join('\n');
+    const host = importText(text, 'mail.txt');
     const lines = host.warnings.map((w) => w.line);
-    expect(lines).toContain(26); // "Ideally we might take that into account on all hosts, ..."
-    expect(lines).toContain(5); // quoted cover letter prose
-    expect(lines).not.toContain(22); // $ grep -h . /sys/kernel/iommu_groups/*/reserved_regions
-    expect(lines).not.toContain(20); // --- Alex Williamson's reply ---
-    expect(lines.every((l) => l > 3)).toBe(true); // the # header
-    expect(host.warnings.find((w) => w.line === 26)!.text).toBe('Ideally we might take that into account on all hosts, but of course');
+    expect(lines).toContain(3); // quoted prose
+    expect(lines).toContain(14); // plain prose
+    expect(lines).not.toContain(11); // $ grep -h . /sys/kernel/iommu_groups/*/reserved_regions
+    expect(lines).not.toContain(2); // --- quoted report ---
+    expect(lines).not.toContain(5); // --- reply ---
+    expect(lines).not.toContain(1); // the # header
+    expect(host.warnings.find((w) => w.line === 14)!.text).toBe('The hole is the same on every AMD host we have tried.');
+    expect(regionList(host.reservedRegions)).toEqual(['0xfee00000-0xfeefffff msi', '0xfd00000000-0xffffffffff reserved']);
+    expect(host.reservedRegions[1].source.line).toBe(13);
   });
 
   it('kernel log lines of no interest are not reported', () => {

@@ -5,9 +5,8 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AddressSpace } from '../../src/model/address-space.js';
 import { importSources } from '../../src/model/import/index.js';
-import { sharedDir } from '../shared.js';
+import { realdataDir as realdata } from '../import/helpers.js';
 
-const realdata = sharedDir('realdata');
 const load = (name: string) => importSources([resolve(realdata, name)]);
 
 describe('real hosts', () => {
