@@ -11,6 +11,7 @@ export * from './model/hole.js';
 export * from './model/host.js';
 export * from './model/ioas-state.js';
 export { loadHostFile, parseJsonText, readJsonFile } from './model/load.js';
+export { importSources, importText, readSysfsRoot, type ImportOptions, type SysfsOptions } from './model/import/index.js';
 export * from './model/p2p.js';
 export * from './model/pages.js';
 export * from './model/pci.js';

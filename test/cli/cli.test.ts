@@ -152,15 +152,15 @@ describe('iova replay and iova schema', () => {
     expect(r.out).toBe(readFileSync(join(vectors, 'edge.out'), 'utf8').trimEnd());
   });
 
-  it.each(['host', 'spec', 'layout', 'ioas'])('prints a JSON Schema for %s, the one bundled in examples/schemas', async (kind) => {
+  it.each(['host', 'spec', 'layout', 'ioas'])('prints a JSON Schema for %s, the one shipped in schemas/', async (kind) => {
     const r = await iova('schema', kind);
     expect(r.code).toBe(0);
     const schema = JSON.parse(r.out);
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(schema.title).toMatch(/^iova-solver /);
     expect(schema.type).toBe('object');
-    // Regenerate with: iova schema <kind> -o examples/schemas/<kind>.schema.json
-    expect(readFileSync(join(root, `examples/schemas/${kind}.schema.json`), 'utf8')).toBe(`${r.out}\n`);
+    // Regenerate with: iova schema <kind> -o schemas/<kind>.schema.json
+    expect(readFileSync(join(root, `schemas/${kind}.schema.json`), 'utf8')).toBe(`${r.out}\n`);
   });
 });
 
