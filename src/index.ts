@@ -2,36 +2,179 @@
  * iova-solver: place I/O virtual addresses in IOMMU address spaces, explain why a placement or
  * a DMA map is impossible, and allocate IOVAs like the Linux DMA API.
  *
- * Importing this module starts nothing: Z3 is loaded only when a solver call needs it.
+ * Importing this module starts nothing: Z3 is loaded only when a solver call needs it. Addresses
+ * and sizes are `bigint` bytes everywhere. This file is the public API, listed by name and
+ * grouped by topic; everything else is internal and may change without notice.
+ *
+ * @packageDocumentation
  */
-export * from './model/address.js';
-export * from './model/address-space.js';
-export * from './model/errors.js';
-export * from './model/hole.js';
-export * from './model/host.js';
-export * from './model/ioas-state.js';
-export { loadHostFile, parseJsonText, readJsonFile } from './model/load.js';
-export { importSources, importText, readSysfsRoot, type ImportOptions, type SysfsOptions } from './model/import/index.js';
-export * from './model/p2p.js';
-export * from './model/pages.js';
-export * from './model/pci.js';
-export * from './model/policy.js';
-export * from './model/profiles.js';
-export * from './model/provenance.js';
-export * from './model/range.js';
-export * from './model/rangeset.js';
-export { parseHostFacts, zHostFacts } from './model/schema.js';
-export * from './model/serialise.js';
-export { PciTopology } from './model/topology.js';
-export * from './render/index.js';
-export * from './solver/problem.js';
-export { loadPlacementSpec, parsePlacementSpec, SPEC_FORMAT, zPlacementSpec } from './solver/spec.js';
-export type { PlacementSpecInput } from './solver/spec.js';
-export * from './solver/solve.js';
-export * from './solver/verify.js';
-export * from './solver/layout.js';
-export * from './solver/negotiate.js';
+
+// Addresses, sizes and ranges.
+export {
+  type AddressInput,
+  alignDown,
+  alignUp,
+  formatSize,
+  hex,
+  hexGrouped,
+  MAX_ADDRESS,
+  parseAddress,
+  parseSize,
+} from './model/address.js';
+export {
+  containsAddress,
+  containsRange,
+  describeRange,
+  formatRange,
+  intersection,
+  type IovaRange,
+  overlaps,
+  range,
+  rangeOfSize,
+  sizeOf,
+} from './model/range.js';
+export { type FitOptions, RangeSet } from './model/rangeset.js';
+
+// Errors.
+export { InputError } from './model/errors.js';
+
+// Host facts: the model, reading and writing it.
+export {
+  type AcsFlags,
+  type Bar,
+  BRIDGE_ROLES,
+  type BridgeRole,
+  type BridgeWindow,
+  type Device,
+  emptyHost,
+  type HostBridge,
+  type HostBridgeWindow,
+  type HostFacts,
+  type ImportWarning,
+  type IommuGeometry,
+  type IommuGroup,
+  type PciBridge,
+  type PlatformSpec,
+  PROFILE_NAMES,
+  type ProfileName,
+  RESERVED_REGION_TYPES,
+  type ReservedRegion,
+  type ReservedRegionType,
+} from './model/host.js';
+export { describeProvenance, type Provenance } from './model/provenance.js';
+export { loadHostFile } from './model/load.js';
+export { parseHostFacts } from './model/schema.js';
+export { HOST_FORMAT, hostToJson } from './model/serialise.js';
+export { type Bdf, formatBdf, isBdf, normaliseBdf, parseBdf } from './model/pci.js';
+
+// Importers: sysfs trees and captured command output to host facts.
+export { importSources, importText, type ImportOptions, readSysfsRoot, type SysfsOptions } from './model/import/index.js';
+
+// Address spaces: usable ranges and holes under a consumer policy.
+export { AddressSpace, type AddressSpaceOptions, type Attachment } from './model/address-space.js';
+export { HOLE_KINDS, type Hole, type HoleKind, type HoleType } from './model/hole.js';
+export { isPolicy, POLICIES, type Policy } from './model/policy.js';
+
+// Placement: specs, the solver, layouts and offline verification.
+export { loadPlacementSpec, parsePlacementSpec, type PlacementSpecInput, SPEC_FORMAT } from './solver/spec.js';
+export {
+  type ApertureWindow,
+  type Constraint,
+  type ConstraintKind,
+  type ExistingMapping,
+  OBJECTIVES,
+  type Objective,
+  type PlacementRequest,
+  type Problem,
+} from './solver/problem.js';
+export { type Placement, type Repair, solve, type SolveOptions, type SolveResult } from './solver/solve.js';
 export type { Conflict, ExplainedConstraint } from './solver/explain.js';
+export { REPAIR_KINDS, type RepairChange, type RepairKind } from './solver/repair.js';
 export type { ExactOracle, OracleAnswer } from './solver/oracle.js';
-export type { RepairChange, RepairKind } from './solver/repair.js';
-export * from './allocators/index.js';
+export { LAYOUT_FORMAT, layoutOf, layoutToJson, loadLayout, parseLayout } from './solver/layout.js';
+export {
+  type HostVerdict,
+  type Layout,
+  type LayoutPlacement,
+  verifyLayout,
+  verifyOnHost,
+  type VerifyReport,
+  type Violation,
+  VIOLATION_KINDS,
+  type ViolationKind,
+} from './solver/verify.js';
+export { type Advertisement, advertise, type NegotiationOptions, requestWindow, type WindowAnswer, type WindowRequest } from './solver/negotiate.js';
+export { checkHotplug, type HotplugCheck, type HotplugCollision } from './allocators/hotplug.js';
+
+// IOAS: what iommufd and VFIO type1 would answer to a map, an unmap, an attach or a detach.
+export {
+  type Accepted,
+  type AttachInfo,
+  type DetachInfo,
+  describeStep,
+  type ErrnoName,
+  ERRNOS,
+  type FactKind,
+  type InvolvedFact,
+  Ioas,
+  type IoasOperation,
+  type IoasOptions,
+  type IoasPolicy,
+  IOAS_POLICIES,
+  type IoasResult,
+  type IoasStep,
+  type IoasWarning,
+  type MapInfo,
+  type MapRequest,
+  type RangesInfo,
+  type Rejected,
+  type RuleId,
+  RULES,
+  type Suggestion,
+  type UnmapInfo,
+} from './allocators/ioas/index.js';
+export type { AllowedRange } from './allocators/ioas/state.js';
+export { type IoasMapping, type IoasState, loadIoasStateFile, parseIoasState } from './model/ioas-state.js';
+
+// DMA API: the kernel's IOVA allocator (iova.c) and the dma-iommu layer on a host.
+export {
+  type CacheBinState,
+  type CursorState,
+  DmaIovaDomain,
+  type DmaIovaDomainOptions,
+  type DmaIovaPolicyName,
+  type DomainState,
+  type PfnRange,
+  replayTrace,
+} from './allocators/dma-iova/index.js';
+export {
+  type DmaDirection,
+  DmaIommuDevice,
+  type DmaIommuDeviceOptions,
+  DmaIommuDomain,
+  type DmaIommuDomainOptions,
+  type DmaIommuHostOptions,
+  type DmaIommuMapping,
+  type DmaIommuReservation,
+  type DmaMapOptions,
+  type SpaceReservationOptions,
+} from './allocators/dma-iommu/index.js';
+
+// Pictures: address maps as SVG or HTML.
+export {
+  type LayoutSceneOptions,
+  renderHtml,
+  type RenderOptions,
+  renderSvg,
+  type Scene,
+  type SceneConflict,
+  type SceneHole,
+  type SceneMapping,
+  type SceneOptions,
+  sceneOfLayout,
+  sceneOfSolution,
+  sceneOfSpace,
+  type ScenePlacement,
+  type SceneWindow,
+  type Verdict,
+} from './render/index.js';

@@ -45,6 +45,20 @@ export interface HotplugCheck {
   suggestions: Suggestion[];
 }
 
+/**
+ * Can `device` (a BDF such as `0000:05:00.3`, or a device id of `host`) be hot-plugged into an
+ * IOAS that already holds `layout`? Answers the attach as the kernel would under `policy`
+ * (`iommufd` or `vfio-type1`; default the layout's own, else iommufd): `ok`, or the errno, the
+ * rule and the explanation, with every placement the device's holes collide with and checked
+ * suggestions. Addresses are bytes. Throws {@link InputError} for another policy, or when the
+ * layout itself does not fit the host (a device of it that does not attach, a placement the
+ * kernel would refuse: check it with {@link verifyOnHost} first).
+ *
+ * ```ts
+ * const check = checkHotplug(layoutOf(problem, result.placements), host, '0000:05:00.3');
+ * if (!check.ok) console.log(check.errno, check.collisions.map((c) => c.message));
+ * ```
+ */
 export function checkHotplug(layout: Layout, host: HostFacts, device: string, policy: Policy = layout.policy ?? 'iommufd'): HotplugCheck {
   if (!isIoasPolicy(policy)) throw new InputError(`a hot-plug check needs a user-managed IOAS (iommufd or vfio-type1), not ${policy}`);
   const id = isBdf(device) ? normaliseBdf(device) : device;

@@ -38,6 +38,18 @@ export interface Attachment {
   geometry: IommuGeometry;
 }
 
+/**
+ * The IOVA space that a set of attached devices share under one consumer policy (`iommufd`,
+ * `vfio-type1`, `dma-iommu`, …): which addresses a map may use (`usable`), what the kernel
+ * itself would report (`reported`), the alignment and page sizes, and every hole with the fact
+ * it came from (`holes`, each with its provenance). All addresses and sizes are bytes.
+ *
+ * ```ts
+ * const space = AddressSpace.build(host, { policy: 'vfio-type1', devices: ['0000:43:00.0'] });
+ * space.usable.containsAddress(0xfee0_0000n); // false: the MSI window
+ * for (const hole of space.holes) console.log(hexGrouped(hole.start), hole.type, describeProvenance(hole.source));
+ * ```
+ */
 export class AddressSpace {
   readonly host: HostFacts;
   readonly policy: Policy;
@@ -69,6 +81,11 @@ export class AddressSpace {
     this.dmaApiHolesIncluded = init.dmaApiHolesIncluded;
   }
 
+  /**
+   * The space of `host` for the devices and groups in `options.devices` (default: all of them)
+   * under `options.policy` (default `iommufd`). Throws {@link InputError} for a device or group
+   * the host does not have.
+   */
   static build(host: HostFacts, options: AddressSpaceOptions = {}): AddressSpace {
     const policy = options.policy ?? 'iommufd';
     const withDmaApi = options.dmaApiHoles ?? dmaApiHolesByDefault(policy);

@@ -35,6 +35,7 @@ export function dmaApiHolesByDefault(policy: Policy): boolean {
   return policy === 'dma-iommu';
 }
 
+/** Whether `text` names a consumer policy (one of {@link POLICIES}). */
 export function isPolicy(text: string): text is Policy {
   return (POLICIES as readonly string[]).includes(text);
 }

@@ -33,10 +33,12 @@ export function rangeOfSize(start: bigint, size: bigint): IovaRange {
 
 export const WHOLE_SPACE: IovaRange = { start: 0n, last: MAX_ADDRESS };
 
+/** Number of addresses in `r` (its last address is inclusive), in bytes. */
 export function sizeOf(r: IovaRange): bigint {
   return r.last - r.start + 1n;
 }
 
+/** Whether `a` and `b` share at least one address. */
 export function overlaps(a: IovaRange, b: IovaRange): boolean {
   return a.start <= b.last && b.start <= a.last;
 }
@@ -46,10 +48,12 @@ export function containsRange(outer: IovaRange, inner: IovaRange): boolean {
   return outer.start <= inner.start && inner.last <= outer.last;
 }
 
+/** Whether `address` lies in `r` (both ends inclusive). */
 export function containsAddress(r: IovaRange, address: bigint): boolean {
   return r.start <= address && address <= r.last;
 }
 
+/** The addresses `a` and `b` share, or undefined when they do not overlap. */
 export function intersection(a: IovaRange, b: IovaRange): IovaRange | undefined {
   const start = a.start > b.start ? a.start : b.start;
   const last = a.last < b.last ? a.last : b.last;

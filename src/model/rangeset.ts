@@ -18,6 +18,16 @@ export interface FitOptions {
   floor?: bigint;
 }
 
+/**
+ * An immutable set of addresses in the 64-bit IOVA space, kept as sorted, disjoint and
+ * non-adjacent inclusive ranges: what usable IOVA ranges, apertures and holes are made of.
+ * Every operation returns a new set.
+ *
+ * ```ts
+ * const usable = RangeSet.single(0n, 0xffff_ffffn).subtract(RangeSet.single(0xfee0_0000n, 0xfeef_ffffn));
+ * usable.ranges; // [{ start: 0n, last: 0xfedf_ffffn }, { start: 0xfef0_0000n, last: 0xffff_ffffn }]
+ * ```
+ */
 export class RangeSet {
   /** Sorted by start, pairwise disjoint and non-adjacent. */
   readonly ranges: readonly IovaRange[];
@@ -35,6 +45,7 @@ export class RangeSet {
     return new RangeSet(coalesceSorted(sorted));
   }
 
+  /** The set `start..last` (inclusive); empty when `start > last`. */
   static single(start: bigint, last: bigint): RangeSet {
     if (start > last) return RangeSet.EMPTY;
     return new RangeSet([{ start, last }]);
@@ -51,6 +62,7 @@ export class RangeSet {
     return total;
   }
 
+  /** Addresses in this set or in `other`. */
   union(other: RangeSet): RangeSet {
     if (other.isEmpty) return this;
     if (this.isEmpty) return other;
@@ -66,6 +78,7 @@ export class RangeSet {
     return new RangeSet(merged);
   }
 
+  /** Addresses in both this set and `other`. */
   intersect(other: RangeSet): RangeSet {
     const out: IovaRange[] = [];
     const a = this.ranges;
@@ -82,6 +95,7 @@ export class RangeSet {
     return new RangeSet(out);
   }
 
+  /** Addresses in this set and not in `other`. */
   subtract(other: RangeSet): RangeSet {
     if (other.isEmpty || this.isEmpty) return this;
     const out: IovaRange[] = [];
@@ -117,6 +131,7 @@ export class RangeSet {
     return i >= 0 && this.ranges[i].last >= r.last;
   }
 
+  /** Whether `address` is in the set. */
   containsAddress(address: bigint): boolean {
     const i = this.indexAtOrBefore(address);
     return i >= 0 && this.ranges[i].last >= address;
@@ -133,6 +148,7 @@ export class RangeSet {
     return this.intersect(new RangeSet([r]));
   }
 
+  /** Whether both sets hold exactly the same addresses. */
   equals(other: RangeSet): boolean {
     if (this.ranges.length !== other.ranges.length) return false;
     return this.ranges.every((r, i) => r.start === other.ranges[i].start && r.last === other.ranges[i].last);
@@ -155,6 +171,7 @@ export class RangeSet {
     return indexAtOrBefore(this.ranges, address);
   }
 
+  /** The ranges in hex, `0xstart-0xlast` joined by commas (for messages and debugging). */
   toString(): string {
     return `{${this.ranges.map(formatRange).join(', ')}}`;
   }

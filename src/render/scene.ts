@@ -96,7 +96,7 @@ export interface SceneOptions {
 }
 
 export interface LayoutSceneOptions extends SceneOptions {
-  /** The violations to show; default: what {@link verifyInSpace} finds. */
+  /** The violations to show; default: every violation of the layout in the space (apertures, holes, alignment, limits, overlaps). */
   violations?: readonly Violation[];
   /** The layout file, named in each placement's provenance. */
   file?: string;
@@ -166,8 +166,9 @@ export function sceneOfSolution(problem: Problem, result: SolveResult, options: 
 }
 
 /**
- * A layout on a host: its placements, with every violation that {@link verifyInSpace} finds
- * (or the ones given) highlighted on the placements, holes and mappings it names.
+ * A layout on a host: its placements, with every violation of them in `space` (apertures,
+ * holes, alignment, limits, overlaps; or the violations given) highlighted on the placements,
+ * holes and mappings it names.
  */
 export function sceneOfLayout(space: AddressSpace, layout: Layout, options: LayoutSceneOptions = {}): Scene {
   const existing = layout.existing ?? [];

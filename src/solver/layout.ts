@@ -67,6 +67,10 @@ export function parseLayout(data: unknown, file?: string): Layout {
   };
 }
 
+/**
+ * Reads a layout file (see {@link parseLayout} for the forms it accepts). Throws
+ * {@link InputError} naming the file for a file that cannot be read or is not a layout.
+ */
 export function loadLayout(file: string): Layout {
   return parseLayout(readJsonFile(file), file);
 }

@@ -56,10 +56,29 @@ export interface SolveOptions {
   repairs?: boolean;
   /** At most this many repairs (default 5). */
   maxRepairs?: number;
-  /** Repairs proposed by the exact engine for conflicts among several requests. */
+  /** @internal Repairs proposed by the exact engine for conflicts among several requests. */
   proposeRepairs?: (problem: Problem, core: readonly Constraint[]) => Promise<RepairProposal[]>;
 }
 
+/**
+ * Places every request of `problem` (from {@link parsePlacementSpec} or
+ * {@link loadPlacementSpec}) in the host's usable IOVA space. Answers:
+ *
+ * - `sat`: a placement per request (IOVA, last address and size in bytes, and the pages the
+ *   kernel would map), certified by the independent verifier;
+ * - `unsat`: minimal conflicts in domain words (each constraint with its source) and repairs
+ *   that have each been solved again;
+ * - `unknown`: the exact engine's time budget (`timeoutMs` per question, default 10 s) ran out,
+ *   with what was tried.
+ *
+ * Z3 starts in a worker thread only when the greedy placement is not enough. Bad input was
+ * already refused while the problem was built; a failure here is a bug.
+ *
+ * ```ts
+ * const result = await solve(parsePlacementSpec(spec, 'guest.json', host));
+ * if (result.status === 'sat') for (const p of result.placements) console.log(p.name, hexGrouped(p.iova));
+ * ```
+ */
 export async function solve(problem: Problem, given: SolveOptions = {}): Promise<SolveResult> {
   const engine = given.exact === undefined ? z3Engine({ timeoutMs: given.timeoutMs }) : given.exact;
   const options: SolveOptions & { exact?: ExactOracle } = {

@@ -101,7 +101,7 @@ export class DmaIommuDevice {
   private try32: boolean;
   private readonly log: string[] = [];
 
-  /** Use {@link DmaIommuDomain.attach}. */
+  /** @internal Use {@link DmaIommuDomain.attach}. */
   constructor(backend: DeviceBackend, options: DmaIommuDeviceOptions, defaultMaskBits: number) {
     if (typeof options.id !== 'string' || options.id === '') throw new InputError('a device needs a non-empty id');
     this.backend = backend;

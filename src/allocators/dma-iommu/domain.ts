@@ -68,6 +68,20 @@ export interface SpaceOrigin {
 
 const DEFAULT_MASK_BITS = 64;
 
+/**
+ * The DMA-API layer on top of an IOVA domain, as `drivers/iommu/dma-iommu.c` sets it up for a
+ * host: the granule and aperture of the attached devices, their reserved regions and (for PCI)
+ * the host-bridge windows reserved up front, and devices with DMA masks that map and unmap
+ * buffers (PCI devices try below 4 GiB first, as the kernel does). Addresses and sizes are
+ * bytes. Build one with {@link DmaIommuDomain.fromHost}, then {@link DmaIommuDomain.attach}
+ * devices.
+ *
+ * ```ts
+ * const domain = DmaIommuDomain.fromHost(host, { devices: ['0000:43:00.0'] });
+ * const nic = domain.attach({ id: '0000:43:00.0', dmaMaskBits: 32 });
+ * const iova = nic.map(2n << 20n); // a 2 MiB buffer, undefined when nothing fits
+ * ```
+ */
 export class DmaIommuDomain {
   /** Bytes per IOVA page. */
   readonly granule: bigint;

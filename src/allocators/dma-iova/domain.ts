@@ -58,6 +58,20 @@ export interface DomainState {
  */
 const FAST_MAX = 2 ** (CACHE_BINS - 1);
 
+/**
+ * An IOVA domain as the kernel's DMA layer allocates from it (`drivers/iommu/iova.c`): a tree of
+ * allocated page-frame ranges, allocation top-down below a limit, and the per-size caches of the
+ * fast path. With `policy: 'linux'` every answer, cursor and cache state is the kernel's exactly
+ * (checked against traces recorded from the kernel's own code); `'default'` finds the highest
+ * fitting slot exactly and fails only when none exists. Sizes and limits are in pages of
+ * `granule` bytes (pfns); the `…Bytes` methods take and return byte addresses. The constructor
+ * throws {@link InputError} for options it cannot model (see there).
+ *
+ * ```ts
+ * const domain = new DmaIovaDomain({ granule: 4096, startPfn: 1, policy: 'linux' });
+ * const iova = domain.allocBytes(64n * 1024n, 0xffff_ffffn, true); // 64 KiB below 4 GiB
+ * ```
+ */
 export class DmaIovaDomain {
   readonly policy: DmaIovaPolicyName;
   /** Bytes per pfn. */

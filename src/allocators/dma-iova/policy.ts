@@ -10,7 +10,7 @@ export interface PfnRange {
   readonly hi: number;
 }
 
-/** The Linux policy's internal cursors and failure gate (see {@link TreePolicy.cursors}). */
+/** The Linux policy's internal cursors and failure gate (`state` in a replayed trace). */
 export interface CursorState {
   /** `lo` of the node the next walk above 4 GiB starts from, or `'anchor'` (the top). */
   readonly cached: number | 'anchor';

@@ -99,6 +99,24 @@ function checkAddress(value: bigint, what: string): void {
   if (value < 0n || value > MAX_ADDRESS) throw new InputError(`${what} ${value} is outside the 64-bit range`);
 }
 
+/**
+ * A model of one I/O address space as iommufd (`IOMMU_IOAS_*`) or a VFIO type1 container manages
+ * it: attach and detach devices, set allowed ranges, map and unmap. Every operation answers what
+ * the kernel would: accepted with its effect, or rejected with the errno, the kernel rule that
+ * decided it, the facts involved (each with its source) and suggestions that have been checked
+ * to be accepted. A rejected operation changes nothing. Addresses and lengths are bytes.
+ *
+ * ```ts
+ * const ioas = Ioas.create(host, { policy: 'iommufd' });
+ * ioas.attach('0000:43:00.0');
+ * const answer = ioas.map({ iova: 0xfee0_0000n, length: 0x1000n, fixed: true });
+ * if (!answer.ok) console.log(`-${answer.errno}`, answer.rule, answer.message);
+ * ```
+ *
+ * Bad arguments (a policy other than iommufd or vfio-type1, a page size that is not a power of
+ * two, an address outside 64 bits) throw {@link InputError}; the kernel's refusals are answers,
+ * not exceptions.
+ */
 export class Ioas {
   private readonly core: IoasCore;
   private readonly suggest: boolean;
