@@ -3,11 +3,11 @@
  * kernel checks them, as pure functions of the state: each returns what the operation would do
  * or the rejection, and changes nothing.
  */
-import { formatSize, hexGrouped, MAX_ADDRESS } from '../../model/address.js';
-import type { Hole } from '../../model/hole.js';
-import type { IoasMapping } from '../../model/ioas-state.js';
-import { describeRange, type IovaRange, overlaps, sizeOf } from '../../model/range.js';
-import { RangeSet } from '../../model/rangeset.js';
+import { formatSize, hexGrouped, MAX_ADDRESS } from '../model/address.js';
+import type { Hole } from '../model/hole.js';
+import type { IoasMapping } from '../model/ioas-state.js';
+import { describeRange, type IovaRange, overlaps, sizeOf } from '../model/range.js';
+import { RangeSet } from '../model/rangeset.js';
 import type { Attachment } from './attachment.js';
 import { autoIova } from './auto-iova.js';
 import { areaConflict, holeConflict } from './conflicts.js';

@@ -6,10 +6,10 @@
  * The facts are machine-readable (`fact`, `holeKind`, `holeType`, `owners`) so that another
  * checker — the SMT solver — can compare its own blocking constraint with ours.
  */
-import type { HoleKind, HoleType } from '../../model/hole.js';
-import type { IoasMapping } from '../../model/ioas-state.js';
-import { describeProvenance, type Provenance } from '../../model/provenance.js';
-import { describeRange, type IovaRange } from '../../model/range.js';
+import type { HoleKind, HoleType } from '../model/hole.js';
+import type { IoasMapping } from '../model/ioas-state.js';
+import { describeProvenance, type Provenance } from '../model/provenance.js';
+import { describeRange, type IovaRange } from '../model/range.js';
 import { type ErrnoName, errnoCode } from './errno.js';
 import type { RuleId } from './rules.js';
 

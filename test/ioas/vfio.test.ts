@@ -3,10 +3,10 @@
  * and entry-limit errors.
  */
 import { describe, expect, it } from 'vitest';
-import { Ioas } from '../../src/allocators/ioas/index.js';
+import { Ioas } from '../../src/ioas/index.js';
 import { MAX_ADDRESS } from '../../src/model/address.js';
 import { parseHostFacts } from '../../src/model/schema.js';
-import { expectErrno, expectOk, PAGE } from './fixtures/ioas-helpers.js';
+import { expectErrno, expectOk, PAGE } from './helpers.js';
 
 const geometry = (last: string, pages = ['4K', '2M', '1G'], start: string | number = 0) => ({ apertures: [{ start, last }], pageSizes: pages });
 

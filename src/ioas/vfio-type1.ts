@@ -11,11 +11,11 @@
  * would only notice a mapping outside the first domain's aperture when replaying it into the
  * domain (and fail there); the model refuses that attach with the aperture rule up front.
  */
-import { formatSize, hexGrouped, MAX_ADDRESS } from '../../model/address.js';
-import { InputError } from '../../model/errors.js';
-import type { IoasMapping } from '../../model/ioas-state.js';
-import { describeRange, intersection, type IovaRange, sizeOf } from '../../model/range.js';
-import { RangeSet } from '../../model/rangeset.js';
+import { formatSize, hexGrouped, MAX_ADDRESS } from '../model/address.js';
+import { InputError } from '../model/errors.js';
+import type { IoasMapping } from '../model/ioas-state.js';
+import { describeRange, intersection, type IovaRange, sizeOf } from '../model/range.js';
+import { RangeSet } from '../model/rangeset.js';
 import type { Attachment } from './attachment.js';
 import { areaConflict, holeConflict } from './conflicts.js';
 import { describeFact, mappingFact, reject, type Rejected } from './explanation.js';

@@ -2,9 +2,9 @@
  * Candidate fixes for a rejected operation. Candidates are cheap guesses; the IOAS keeps only
  * those that a trial run on a copy of the state accepts, so every suggestion shown works.
  */
-import { alignDown, alignUp, formatSize, hexGrouped, MAX_ADDRESS } from '../../model/address.js';
-import { describeRange, type IovaRange, sameRange, sizeOf } from '../../model/range.js';
-import { RangeSet } from '../../model/rangeset.js';
+import { alignDown, alignUp, formatSize, hexGrouped, MAX_ADDRESS } from '../model/address.js';
+import { describeRange, type IovaRange, sameRange, sizeOf } from '../model/range.js';
+import { RangeSet } from '../model/rangeset.js';
 import type { IoasResult, IoasStep, Rejected, Suggestion } from './explanation.js';
 import { type MapPlanRequest, span } from './iommufd.js';
 import { MANUAL_OWNER } from './reserved.js';

@@ -3,13 +3,13 @@
  * every operation the way the kernel would, and explains every refusal: errno, rule, a sentence,
  * the facts involved with their provenance, and suggestions checked to be accepted.
  */
-import { hexGrouped, MAX_ADDRESS } from '../../model/address.js';
-import { InputError } from '../../model/errors.js';
-import type { Hole } from '../../model/hole.js';
-import type { HostFacts } from '../../model/host.js';
-import type { IoasMapping, IoasState } from '../../model/ioas-state.js';
-import type { Provenance } from '../../model/provenance.js';
-import { describeRange, type IovaRange, sizeOf, WHOLE_SPACE } from '../../model/range.js';
+import { hexGrouped, MAX_ADDRESS } from '../model/address.js';
+import { InputError } from '../model/errors.js';
+import type { Hole } from '../model/hole.js';
+import type { HostFacts } from '../model/host.js';
+import type { IoasMapping, IoasState } from '../model/ioas-state.js';
+import type { Provenance } from '../model/provenance.js';
+import { describeRange, type IovaRange, sizeOf, WHOLE_SPACE } from '../model/range.js';
 import { type Attachment, type IoasPolicy, isIoasPolicy, resolveAttachment } from './attachment.js';
 import { type Accepted, type InvolvedFact, type IoasResult, type IoasStep, type IoasWarning, reject, type Rejected, type Suggestion } from './explanation.js';
 import { checkIommufdAllow, checkIommufdReserve, checkLargePagesOff, type MapPlan, type MapPlanRequest, planIommufdAttach, planIommufdMap, planIommufdUnmap } from './iommufd.js';

@@ -7,13 +7,13 @@
  * `(∩ apertures) − non-relaxable regions`, which is what the union of the attachments'
  * enforced holes leaves free.
  */
-import { lowestSetBit, MAX_ADDRESS } from '../../model/address.js';
-import type { Hole } from '../../model/hole.js';
-import type { HostFacts, IommuGeometry } from '../../model/host.js';
-import type { IoasMapping } from '../../model/ioas-state.js';
-import type { Provenance } from '../../model/provenance.js';
-import { compareRanges, type IovaRange, overlaps } from '../../model/range.js';
-import { RangeSet } from '../../model/rangeset.js';
+import { lowestSetBit, MAX_ADDRESS } from '../model/address.js';
+import type { Hole } from '../model/hole.js';
+import type { HostFacts, IommuGeometry } from '../model/host.js';
+import type { IoasMapping } from '../model/ioas-state.js';
+import type { Provenance } from '../model/provenance.js';
+import { compareRanges, type IovaRange, overlaps } from '../model/range.js';
+import { RangeSet } from '../model/rangeset.js';
 import type { Attachment, IoasPolicy } from './attachment.js';
 import { isEnforced, type OwnedHole, ownedHoles } from './reserved.js';
 

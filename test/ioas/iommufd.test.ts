@@ -5,11 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Ioas } from '../../src/allocators/ioas/index.js';
+import { Ioas } from '../../src/ioas/index.js';
 import { InputError } from '../../src/model/errors.js';
 import { parseIoasState } from '../../src/model/ioas-state.js';
 import { parseHostFacts } from '../../src/model/schema.js';
-import { expectErrno, expectOk, MOCK_APERTURE_START, PAGE } from './fixtures/ioas-helpers.js';
+import { expectErrno, expectOk, MOCK_APERTURE_START, PAGE } from './helpers.js';
 
 const G = 1n << 30n;
 const HT_START = 0xfd_0000_0000n;
@@ -230,7 +230,7 @@ describe('fixed-map argument checks', () => {
  * bus 4), with ACS P2P Request Redirect off — or turned on here.
  */
 function switchHost(redirect: boolean) {
-  const raw = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'ioas', 'switch-host.json'), 'utf8'));
+  const raw = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'switch-host.json'), 'utf8'));
   for (const bridge of raw.pci.bridges) if (bridge.acs) bridge.acs.control = { requestRedirect: redirect, upstreamForwarding: redirect };
   return parseHostFacts({ ...raw, name: redirect ? 'acs' : 'no-acs' }, 'switch-host.json');
 }
