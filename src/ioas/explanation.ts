@@ -75,7 +75,7 @@ export interface IoasWarning {
 }
 
 /** The operations an explanation can be about. */
-export type IoasOperation = 'map' | 'unmap' | 'attach' | 'detach' | 'allow' | 'iova-ranges' | 'option' | 'reserve';
+export type IoasOperation = 'map' | 'copy' | 'unmap' | 'attach' | 'detach' | 'allow' | 'iova-ranges' | 'option' | 'reserve';
 
 /** A refused operation and why. */
 export interface Rejected {

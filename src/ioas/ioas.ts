@@ -12,7 +12,7 @@ import type { Provenance } from '../model/provenance.js';
 import { describeRange, type IovaRange, sizeOf } from '../model/range.js';
 import { type Attachment, type IoasPolicy, isIoasPolicy, resolveAttachment } from './attachment.js';
 import { type Accepted, type InvolvedFact, type IoasResult, type IoasStep, type IoasWarning, reject, type Rejected, type Suggestion } from './explanation.js';
-import { checkIommufdAllow, checkIommufdReserve, checkLargePagesOff, type MapPlan, type MapPlanRequest, planIommufdAttach, planIommufdMap, planIommufdUnmap } from './iommufd.js';
+import { checkIommufdAllow, checkIommufdReserve, checkLargePagesOff, planCopySource, type MapPlan, type MapPlanRequest, planIommufdAttach, planIommufdMap, planIommufdUnmap } from './iommufd.js';
 import { checkModelled, DEFAULT_KERNEL, formatKernel, has, type KernelVersion, parseKernel } from './kernel.js';
 import { holeFact } from './reserved.js';
 import { checkRequireDirect, requireDirectSuggestions, withoutDirectRegion } from './require-direct.js';
@@ -50,6 +50,8 @@ export interface MapRequest {
   backing?: Backing;
   /** IOMMU_IOAS_MAP_FILE: map a file (memfd or dma-buf) at offset `va` instead of a user address. */
   file?: boolean;
+  /** The dma-buf's size, for MAP_FILE range checks. */
+  fileSize?: bigint;
   /** A name for messages. */
   name?: string;
   source?: Provenance;
@@ -298,6 +300,7 @@ export class Ioas {
       ...(request.va !== undefined ? { va: request.va } : {}),
       ...(request.backing ? { backing: request.backing } : {}),
       ...(request.file ? { file: true } : {}),
+      ...(request.fileSize !== undefined ? { fileSize: request.fileSize } : {}),
     };
     const plan: MapPlan | Rejected = this.policy === 'iommufd' ? planIommufdMap(this.core, req) : planVfioMap(this.core, req);
     if (isRejected(plan)) {
@@ -317,6 +320,43 @@ export class Ioas {
     this.core.addArea(mapping);
     const warnings = [...(plan.warnings ?? []), ...warningsFor(this.core, mapping)];
     return this.ok({ iova: plan.iova, length: plan.length, last, alignment: plan.alignment, automatic: !fixed, mapping }, warnings);
+  }
+
+  /**
+   * IOMMU_IOAS_COPY: map into `dst` (another IOAS of the same iommufd, or this one) the pages
+   * mapped here at `srcIova`, at `dstIova` (fixed) or where `dst` places them. The source checks
+   * are iopt_get_pages(); the destination's are those of a map of the same pages.
+   */
+  copy(dst: Ioas, request: { srcIova: bigint; length: bigint; dstIova?: bigint; name?: string }): IoasResult<MapInfo> {
+    if (this.policy !== 'iommufd' || dst.policy !== 'iommufd') throw new InputError('IOMMU_IOAS_COPY copies between iommufd IOASes');
+    checkAddress(request.srcIova, 'source IOVA');
+    checkAddress(request.length, 'length');
+    if (request.dstIova !== undefined) checkAddress(request.dstIova, 'destination IOVA');
+    // ioas.c iommufd_ioas_copy(): a destination IOVA of 2^64 - 1 is -EOVERFLOW before anything else.
+    const source = request.dstIova === MAX_ADDRESS ? reject('copy', 'EOVERFLOW', 'argument-overflow', 'IOMMU_IOAS_COPY refuses a destination IOVA of 2^64 - 1.', []) : planCopySource(this.core, request.srcIova, request.length);
+    if (isRejected(source)) return this.rejected(source, () => []);
+    const r = dst.map({
+      ...(request.dstIova !== undefined ? { iova: request.dstIova, fixed: true } : { fixed: false }),
+      length: request.length,
+      ...(source.va !== undefined ? { va: source.va } : {}),
+      ...(source.backing ? { backing: source.backing } : {}),
+      ...(source.file ? { file: true } : {}),
+      ...(request.name !== undefined ? { name: request.name } : {}),
+      source: { what: request.name ? `mapping ${request.name}` : 'mapping', note: `copied by IOMMU_IOAS_COPY from ${describeRange({ start: request.srcIova, last: request.srcIova + request.length - 1n })}` },
+    });
+    return r.ok ? r : { ...r, operation: 'copy' };
+  }
+
+  /**
+   * Move a device to another IOAS (detach here, attach there; iommufd can replace the attachment
+   * in one step, with the same checks). Refused by `to`, the device stays here.
+   */
+  moveDevice(device: string, to: Ioas): IoasResult<AttachInfo> {
+    if (to === this) throw new InputError('moving a device needs a second IOAS');
+    const att = this.attachment(device);
+    const r = to.attach(att.id);
+    if (r.ok) this.detach(att.id);
+    return r;
   }
 
   /** IOMMU_IOAS_UNMAP / VFIO_IOMMU_UNMAP_DMA. iommufd's `(0, 2^64 - 1)` unmaps everything. */

@@ -24,6 +24,7 @@ export const RULES = {
   'no-iommu': 'a VFIO container without a group and VFIO_SET_IOMMU answers every IOMMU ioctl with -EINVAL',
   'pfnmap-backing': 'iommufd pins user pages; a VM_PFNMAP range (a mapped PCI BAR) has none to pin',
   'map-file-backing': 'IOMMU_IOAS_MAP_FILE takes a memfd (and, from 6.19, a vfio-pci dma-buf) only',
+  'file-range': 'the range to map runs past the end of the dma-buf',
   'ioctl-missing': 'the ioctl does not exist in this kernel version',
   'width-fault': 'the Intel IOMMU cannot address the IOVA (intel_iommu_map, before the 5.4 valid-IOVA list)',
   'copy-not-mapped': 'IOMMU_IOAS_COPY needs the source range fully covered by contiguous mappings',
