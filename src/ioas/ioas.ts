@@ -11,11 +11,12 @@ import type { Backing, IoasMapping, IoasState } from '../model/ioas-state.js';
 import type { Provenance } from '../model/provenance.js';
 import { describeRange, type IovaRange, sizeOf } from '../model/range.js';
 import { type Attachment, type IoasPolicy, isIoasPolicy, resolveAttachment } from './attachment.js';
-import { type Accepted, type InvolvedFact, type IoasResult, type IoasStep, type IoasWarning, reject, type Rejected, type Suggestion } from './explanation.js';
+import { type Accepted, type InvolvedFact, type IoasResult, type IoasStep, type IoasWarning, reject, type Rejected, type Suggestion } from '../explain/explanation.js';
 import { checkIommufdAllow, checkIommufdReserve, checkLargePagesOff, planCopySource, type MapPlan, type MapPlanRequest, planIommufdAttach, planIommufdMap, planIommufdUnmap } from './iommufd.js';
+import { summary } from '../explain/render.js';
 import { checkModelled, DEFAULT_KERNEL, formatKernel, has, type KernelVersion, parseKernel } from './kernel.js';
 import { holeFact } from './reserved.js';
-import { checkRequireDirect, requireDirectSuggestions, withoutDirectRegion } from './require-direct.js';
+import { checkRequireDirect, requireDirectSuggestions, unscopedDirectWarnings, withoutDirectRegion } from './require-direct.js';
 import { type AllowedRange, IoasCore } from './state.js';
 import { allowSuggestions, attachSuggestions, groupFirstSuggestions, mapSuggestions, optionSuggestions, reserveSuggestions, type Trial, unmapSuggestions } from './suggest.js';
 import { bytesOf, checkVfioUnmapAll, noIommu, planVfioAttach, planVfioMap, planVfioUnmap } from './vfio-type1.js';
@@ -155,19 +156,19 @@ export class Ioas {
     });
     state.attached.forEach((id, i) => {
       const r = ioas.attach(id);
-      if (!r.ok) throw new InputError(`cannot attach ${id}: ${r.message.replace(/\.$/, '')} (-${r.errno}, ${r.rule})`, { path: `attached[${i}]` });
+      if (!r.ok) throw new InputError(`cannot attach ${id}: ${summary(r)}`, { path: `attached[${i}]` });
     });
     if (state.allowed.length > 0) {
       const path = state.allowed[0].source.path ?? 'allowed';
       if (policy !== 'iommufd') throw new InputError('vfio-type1 has no allowed ranges (IOMMU_IOAS_ALLOW_IOVAS is iommufd only)', { path });
       const r = ioas.allowIovas(state.allowed);
-      if (!r.ok) throw new InputError(`cannot set the allowed ranges: ${r.message.replace(/\.$/, '')} (-${r.errno}, ${r.rule})`, { file: state.allowed[0].source.file, path });
+      if (!r.ok) throw new InputError(`cannot set the allowed ranges: ${summary(r)}`, { file: state.allowed[0].source.file, path });
     }
     state.mappings.forEach((m, i) => {
       const r = ioas.map({ iova: m.start, length: sizeOf(m), fixed: true, va: m.va, backing: m.backing, file: m.file, name: m.name, source: m.source });
       if (!r.ok) {
         const name = m.name ? `mapping ${m.name}` : `mapping ${i}`;
-        throw new InputError(`${name} (${describeRange(m)}) cannot be replayed: ${r.message.replace(/\.$/, '')} (-${r.errno}, ${r.rule})`, {
+        throw new InputError(`${name} (${describeRange(m)}) cannot be replayed: ${summary(r)}`, {
           file: m.source.file,
           path: m.source.path ?? `mappings[${i}]`,
         });
@@ -250,7 +251,7 @@ export class Ioas {
     this.core.attachments = [...this.core.attachments, att];
     this.core.changed();
     const reserved = this.core.reserved.filter((o) => o.owners.includes(att.id)).map((o) => holeFact(o, this.policy));
-    return this.ok({ device: att.id, newDomain: plan.newDomain, alignment: this.core.alignment, reserved }, warningsForAttachment(this.core, att.id));
+    return this.ok({ device: att.id, newDomain: plan.newDomain, alignment: this.core.alignment, reserved }, [...unscopedDirectWarnings(this.core.host, att.id), ...warningsForAttachment(this.core, att.id)]);
   }
 
   /** Detach; never refused. Under VFIO the last detach drops every mapping. */

@@ -11,7 +11,7 @@ import { RangeSet } from '../model/rangeset.js';
 import type { Attachment } from './attachment.js';
 import { autoIova } from './auto-iova.js';
 import { areaConflict, holeConflict } from './conflicts.js';
-import { allowedFact, backingFact, describeFact, type InvolvedFact, type IoasWarning, mappingFact, reject, type Rejected } from './explanation.js';
+import { allowedFact, backingFact, describeFact, type InvolvedFact, type IoasWarning, mappingFact, reject, type Rejected } from '../explain/explanation.js';
 import { has, kernelName } from './kernel.js';
 import { holeFact, MANUAL_OWNER } from './reserved.js';
 import type { IoasCore } from './state.js';

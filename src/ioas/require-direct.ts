@@ -15,9 +15,9 @@
  * Relaxable regions (USB and graphics RMRRs, `direct-relaxable`) do not count.
  */
 import type { HostFacts, ReservedRegion } from '../model/host.js';
-import { withDefaults } from '../model/provenance.js';
+import { describeProvenance, withDefaults } from '../model/provenance.js';
 import { describeRange, type IovaRange } from '../model/range.js';
-import { describeFact, type InvolvedFact, reject, type Rejected, type Suggestion } from './explanation.js';
+import { describeFact, type InvolvedFact, type IoasWarning, reject, type Rejected, type Suggestion } from '../explain/explanation.js';
 import { BOUNDARIES, has, type KernelVersion, kernelName, NotModelledError } from './kernel.js';
 
 /** The non-relaxable direct regions of the group (and devices) an attachment claims. */
@@ -43,9 +43,19 @@ export function directRegions(host: HostFacts, id: string): ReservedRegion[] {
   return regions.filter((r) => r.type === 'direct');
 }
 
-/** Host-wide direct regions: the device they belong to is not known (an RMRR read without its scope). */
-export function unscopedDirectRegions(host: HostFacts): ReservedRegion[] {
-  return host.reservedRegions.filter((r) => r.type === 'direct');
+/**
+ * Host-wide direct regions: the device they belong to is not known (an RMRR read without its
+ * scope). The attach is not refused for them, but the answer says what it assumed.
+ */
+export function unscopedDirectWarnings(host: HostFacts, id: string): IoasWarning[] {
+  return host.reservedRegions
+    .filter((r) => r.type === 'direct')
+    .map((r) => ({
+      kind: 'assumption' as const,
+      range: { start: r.start, last: r.last },
+      fact: directFact(r, id),
+      message: `The direct region ${describeRange(r)} (${describeProvenance(r.source)}) names no device; it is assumed not to belong to ${id}. If it does, the kernel refuses to let VFIO or iommufd claim ${id} (require_direct).`,
+    }));
 }
 
 function directFact(r: ReservedRegion, owner: string): InvolvedFact {

@@ -5,7 +5,7 @@
  */
 import { compareHoles, type Hole, kernelEnforces } from '../model/hole.js';
 import type { Attachment, IoasPolicy } from './attachment.js';
-import type { InvolvedFact } from './explanation.js';
+import type { InvolvedFact } from '../explain/explanation.js';
 
 /** The owner of reservations added by hand (the iommufd self-test's ADD_RESERVED). */
 export const MANUAL_OWNER = 'manual';

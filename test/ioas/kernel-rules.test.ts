@@ -80,6 +80,13 @@ describe('require_direct (iommu.c __iommu_device_set_domain from 6.5; intel-iomm
     expectOk(ioas.attach('0000:00:02.0'));
   });
 
+  it('a host-wide direct region (an RMRR read without its device scope) does not refuse, but the answer says what it assumed', () => {
+    const host = parseHostFacts({ name: 'dmesg', platform: 'intel-vtd', reservedRegions: [{ start: '0xbdf6e000', last: '0xbdf84fff', type: 'direct' }], devices: [{ id: '03:00.0' }] }, 'dmesg.json');
+    const r = expectOk(Ioas.create(host).attach('0000:03:00.0'));
+    expect(r.warnings.map((w) => w.kind)).toEqual(['assumption']);
+    expect(r.warnings[0].message).toContain('require_direct');
+  });
+
   it('an AMD IVMD suggestion names the IVRS table', () => {
     const ioas = Ioas.create(intelHost('amd-vi'));
     const r = expectErrno(ioas, ioas.attach('0000:02:00.0'), 'EINVAL', 'require-direct');
