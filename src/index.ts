@@ -102,9 +102,9 @@ export {
   type Violation,
   VIOLATION_KINDS,
   type ViolationKind,
-} from './solver/verify.js';
+} from './explain/verify.js';
 export { type Advertisement, advertise, type NegotiationOptions, requestWindow, type WindowAnswer, type WindowRequest } from './solver/negotiate.js';
-export { checkHotplug, type HotplugCheck, type HotplugCollision } from './allocators/hotplug.js';
+export { checkHotplug, type HotplugCheck, type HotplugCollision } from './ioas/hotplug.js';
 
 // IOAS: what iommufd and VFIO type1 would answer to a map, an unmap, an attach or a detach.
 export {
@@ -132,8 +132,11 @@ export {
   RULES,
   type Suggestion,
   type UnmapInfo,
-} from './allocators/ioas/index.js';
-export type { AllowedRange } from './allocators/ioas/state.js';
+} from './ioas/index.js';
+export type { AllowedRange } from './ioas/state.js';
+export { explainJson, explainText } from './ioas/index.js';
+export { BOUNDARIES, DEFAULT_KERNEL, formatKernel, type KernelFeature, type KernelVersion, NEWEST_MODELLED, NotModelledError, parseKernel } from './ioas/kernel.js';
+
 export { type IoasMapping, type IoasState, loadIoasStateFile, parseIoasState } from './model/ioas-state.js';
 
 // DMA API: the kernel's IOVA allocator (iova.c) and the dma-iommu layer on a host.

@@ -8,8 +8,8 @@ import { loadHostFile } from '../model/load.js';
 import { describeProvenance } from '../model/provenance.js';
 import { describeRange } from '../model/range.js';
 import type { FleetHostResult, FleetViolation, FromFleetWorker, ToFleetWorker } from './fleet.js';
-import { type Layout, type Violation, verifyOnHost } from './verify.js';
-import { describePlacement } from './words.js';
+import { type Layout, type Violation, verifyOnHost } from '../explain/verify.js';
+import { describePlacement } from '../explain/words.js';
 
 const port = parentPort;
 if (!port) throw new Error('fleet-worker runs in a worker thread');

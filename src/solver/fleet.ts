@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../model/errors.js';
 import { startWorker } from './threads.js';
-import type { Layout, ViolationKind } from './verify.js';
+import type { Layout, ViolationKind } from '../explain/verify.js';
 
 /** A violation as it crosses the thread boundary: plain text and the fields that group it. */
 export interface FleetViolation {
