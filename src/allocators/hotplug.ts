@@ -13,6 +13,7 @@ import type { HostFacts } from '../model/host.js';
 import { normaliseBdf, isBdf } from '../model/pci.js';
 import type { Policy } from '../model/policy.js';
 import { overlaps } from '../model/range.js';
+import { factWarnings, type Warning } from '../model/warnings.js';
 import type { Layout } from '../solver/verify.js';
 import { describeHole, describePlacement } from '../solver/words.js';
 import { defaultAttachmentIds, isIoasPolicy } from './ioas/attachment.js';
@@ -43,6 +44,8 @@ export interface HotplugCheck {
   warnings: IoasWarning[];
   /** Checked ways to make the attach succeed (from the IOAS model). */
   suggestions: Suggestion[];
+  /** Facts of the host the answer rests on that were skipped or assumed. */
+  hostWarnings: Warning[];
 }
 
 export function checkHotplug(layout: Layout, host: HostFacts, device: string, policy: Policy = layout.policy ?? 'iommufd'): HotplugCheck {
@@ -86,6 +89,7 @@ export function checkHotplug(layout: Layout, host: HostFacts, device: string, po
       collisions,
       warnings: refused.warnings,
       suggestions: refused.suggestions,
+      hostWarnings: factWarnings(host),
     };
   }
   const misrouted = collisions.filter((c) => !c.enforced);
@@ -99,5 +103,6 @@ export function checkHotplug(layout: Layout, host: HostFacts, device: string, po
     collisions,
     warnings: attached.warnings,
     suggestions: [],
+    hostWarnings: factWarnings(host),
   };
 }

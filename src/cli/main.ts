@@ -27,7 +27,8 @@ ${Object.entries(COMMANDS)
   .join('\n')}
 
 Exit codes: 0 ok / sat / accepted, 1 unsat / rejected / verification failed, 2 bad input,
-3 unknown (solver timeout), 4 internal error (a bug: please report it).`;
+3 unknown (solver timeout), 4 internal error (a bug: please report it), 5 (only with --strict)
+the answer would be 0 but rests on warnings: facts skipped or assumed.`;
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;

@@ -13,6 +13,7 @@ import { isBdf, normaliseBdf } from '../model/pci.js';
 import type { Policy } from '../model/policy.js';
 import { describeProvenance, type Provenance } from '../model/provenance.js';
 import { compareRanges, type IovaRange } from '../model/range.js';
+import { factWarnings, forHost, spaceWarnings, type Warning } from '../model/warnings.js';
 import type { ExistingMapping, Problem } from './problem.js';
 import { describeBounds, describeHole, describePlacement } from './words.js';
 
@@ -73,17 +74,21 @@ export interface HostVerdict {
   host: string;
   ok: boolean;
   violations: Violation[];
+  /** Facts of this host the verdict rests on that were skipped or assumed. */
+  warnings: Warning[];
 }
 
 export interface VerifyReport {
   ok: boolean;
   hosts: HostVerdict[];
+  /** Every host's warnings, each tagged with its host. */
+  warnings: Warning[];
 }
 
 /** Check a layout against each host; a host accepts it when there is no violation at all. */
 export function verifyLayout(layout: Layout, hosts: readonly HostFacts[]): VerifyReport {
   const verdicts = hosts.map((host) => verifyOnHost(layout, host));
-  return { ok: verdicts.every((v) => v.ok), hosts: verdicts };
+  return { ok: verdicts.every((v) => v.ok), hosts: verdicts, warnings: verdicts.flatMap((v) => forHost(v.warnings, v.host)) };
 }
 
 /** Check a layout against one host. */
@@ -99,11 +104,12 @@ export function verifyOnHost(layout: Layout, host: HostFacts): HostVerdict {
         enforced: true,
         message: `host ${host.name} has no ${id.startsWith('group:') ? `IOMMU group ${id.slice(6)}` : `device ${id}`}, which the layout attaches`,
       })),
+      warnings: factWarnings(host),
     };
   }
   const space = AddressSpace.build(host, { policy: layout.policy, devices: layout.devices, dmaApiHoles: layout.dmaApiHoles });
   const violations = verifyInSpace(space, layout.placements, layout.existing ?? []);
-  return { host: host.name, ok: violations.length === 0, violations };
+  return { host: host.name, ok: violations.length === 0, violations, warnings: spaceWarnings(space) };
 }
 
 /** Whether `id` names a device or group of the host (`host` names a host that lists neither). */

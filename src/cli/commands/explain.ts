@@ -7,7 +7,9 @@ import { describeProvenance } from '../../model/provenance.js';
 import { describeRange, sizeOf } from '../../model/range.js';
 import { parseHostFacts } from '../../model/schema.js';
 import { toJson } from '../../model/serialise.js';
-import { type Command, EXIT, listOption, parseCommandArgs } from '../command.js';
+import type { HostFacts } from '../../model/host.js';
+import { factWarnings, type Warning, warningJson } from '../../model/warnings.js';
+import { type Command, EXIT, finish, listOption, parseCommandArgs, STRICT_OPTION } from '../command.js';
 import { table } from '../table.js';
 
 const help = `Usage: iova explain map <host.json | ioas.json> --length L (--iova X | --va V | --auto) [options]
@@ -31,9 +33,16 @@ Options:
   --device A,B      map: devices to attach first; attach: the device (or group:N) to attach
   --json            {"accepted","errno","code","rule","message","involved","suggestion",
                     "alternatives","warnings"} with addresses as 0x… strings
+  --strict          exit 5 instead of 0 when the answer rests on facts of the host that were
+                    skipped or assumed; for CI and fleet runs
   -h, --help        this text
 
-Exit codes: 0 accepted, 1 rejected, 2 bad input.`;
+"warnings" holds both kinds: what an accepted map would misroute (peer-to-peer, DMA-API
+holes; shown under "Warnings:"), and facts of the host that were skipped or assumed (kind
+"skipped-line"/"assumption" or none, with file and line; shown on standard error as
+"warning: file:line: …").
+
+Exit codes: 0 accepted, 1 rejected, 2 bad input, 5 accepted but resting on warnings (--strict).`;
 
 const command: Command = {
   name: 'explain',
@@ -48,6 +57,7 @@ const command: Command = {
       policy: { type: 'string' },
       device: { type: 'string', multiple: true },
       json: { type: 'boolean' },
+      ...STRICT_OPTION,
     });
     const [what, file, ...extra] = positionals;
     if (what !== 'map' && what !== 'attach') throw new InputError('say what to explain: "iova explain map …" or "iova explain attach …" (see: iova explain --help)');
@@ -59,15 +69,18 @@ const command: Command = {
 
     let ioas: Ioas;
     let first: string[];
+    let host: HostFacts;
     if (isIoasStateJson(data)) {
       try {
-        ioas = Ioas.fromState(parseIoasState(data, file), { policy });
+        const state = parseIoasState(data, file);
+        host = state.host;
+        ioas = Ioas.fromState(state, { policy });
       } catch (error) {
         throw error instanceof InputError ? error.inFile(file) : error;
       }
       first = what === 'map' ? devices ?? [] : [];
     } else {
-      const host = parseHostFacts(data, file);
+      host = parseHostFacts(data, file);
       ioas = Ioas.create(host, { policy });
       first = what === 'map' ? devices ?? defaultAttachmentIds(host) : [];
     }
@@ -88,8 +101,9 @@ const command: Command = {
       result = ioas.attach(devices[0]);
       subject = `attach ${devices[0]}`;
     }
-    io.out(values.json ? toJson(explainJson(result)) : explainText(result, subject, ioas.policy));
-    return result.ok ? EXIT.ok : EXIT.rejected;
+    const facts = factWarnings(host);
+    io.out(values.json ? toJson(explainJson(result, facts)) : explainText(result, subject, ioas.policy));
+    return finish(io, result.ok ? EXIT.ok : EXIT.rejected, facts, values);
   },
 };
 
@@ -114,8 +128,8 @@ function mapRequest(values: { iova?: string; length?: string; va?: string; fixed
 }
 
 /** The `--json` form. */
-export function explainJson(result: IoasResult<MapInfo | AttachInfo>) {
-  const warnings = result.warnings.map(warningJson);
+export function explainJson(result: IoasResult<MapInfo | AttachInfo>, facts: readonly Warning[] = []) {
+  const warnings = [...result.warnings.map(ioasWarningJson), ...facts.map(warningJson)];
   if (result.ok) {
     const placed = 'iova' in result ? { iova: result.iova, last: result.last, length: result.length, alignment: result.alignment } : { device: result.device, newDomain: result.newDomain, alignment: result.alignment };
     return { accepted: true, errno: null, code: 0, rule: null, message: acceptedMessage(result), involved: [], blocking: null, suggestion: null, alternatives: [], warnings, ...placed };
@@ -153,7 +167,7 @@ function suggestionJson(s: Suggestion) {
   return { text: s.text, steps: s.steps };
 }
 
-function warningJson(w: IoasWarning) {
+function ioasWarningJson(w: IoasWarning) {
   return { kind: w.kind, start: hex(w.range.start), last: hex(w.range.last), message: w.message, fact: factJson(w.fact) };
 }
 
