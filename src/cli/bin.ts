@@ -1,8 +1,6 @@
 #!/usr/bin/env node
-// The `iova` executable: runs the command line and sets the exit code. Output goes through
-// process.stdout/stderr with control characters from input escaped, and a pipe closed early
-// on either (`iova ranges … | head`, `iova import … 2>&1 | head -1`) ends the command quietly.
-import { escapeTerminal } from '../model/escape.js';
+// The `iova` executable: runs the command line and sets the exit code. A pipe closed early on
+// stdout or stderr (`iova ranges … | head`, `iova import … 2>&1 | head -1`) ends it quietly.
 import type { Io } from './command.js';
 import { main } from './main.js';
 
@@ -14,10 +12,10 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const io: Io = {
-  out: (text) => process.stdout.write(`${escapeTerminal(text)}\n`),
-  err: (text) => process.stderr.write(`${escapeTerminal(text)}\n`),
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
   isTty: process.stdout.isTTY === true,
-  progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[K${escapeTerminal(line)}`) : undefined,
+  progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[K${line}`) : undefined,
 };
 
 process.exitCode = await main(process.argv.slice(2), io);
