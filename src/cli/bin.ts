@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// The `iova` executable: runs the command line and sets the exit code. Output goes through
-// process.stdout so that a pipe closed early (`iova ranges … | head`) ends quietly.
+// The `iova` executable: runs the command line and sets the exit code. A pipe closed early on
+// stdout or stderr (`iova ranges … | head`, `iova import … 2>&1 | head -1`) ends it quietly.
 import type { Io } from './command.js';
 import { main } from './main.js';
 
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
-});
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 
 const io: Io = {
   out: (text) => process.stdout.write(`${text}\n`),

@@ -4,9 +4,27 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InputError } from '../model/errors.js';
 import { isPolicy, type Policy, POLICIES } from '../model/policy.js';
+import { formatWarning, type Warning } from '../model/warnings.js';
 
-/** Exit codes (DESIGN.md): 0 ok/sat/accepted, 1 unsat/rejected/failed, 2 bad input, 3 unknown. */
-export const EXIT = { ok: 0, rejected: 1, badInput: 2, unknown: 3, internal: 4 } as const;
+/**
+ * Exit codes (DESIGN.md): 0 ok/sat/accepted, 1 unsat/rejected/failed, 2 bad input, 3 unknown,
+ * 4 internal error, 5 (`--strict` only) an answer that would be 0 rests on warnings.
+ */
+export const EXIT = { ok: 0, rejected: 1, badInput: 2, unknown: 3, internal: 4, warnings: 5 } as const;
+
+/** The `--strict` option every answering command takes, and the line its help shows. */
+export const STRICT_OPTION = { strict: { type: 'boolean' } } as const;
+export const STRICT_HELP = `  --strict            exit ${EXIT.warnings} instead of 0 when the answer carries warnings (facts skipped
+                      or assumed); for CI and fleet runs`;
+
+/**
+ * The end of an answering command: its warnings on standard error (text mode; `--json` output
+ * holds them itself), and the exit code, which `--strict` turns from 0 to 5 when there are any.
+ */
+export function finish(io: Io, code: number, warnings: readonly Warning[], options: { json?: boolean; strict?: boolean }): number {
+  if (!options.json) for (const w of warnings) io.err(formatWarning(w));
+  return options.strict && warnings.length > 0 && code === EXIT.ok ? EXIT.warnings : code;
+}
 
 export interface Io {
   out: (text: string) => void;

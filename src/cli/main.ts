@@ -3,6 +3,7 @@
  * `commands/<name>.ts` and is loaded only when used, so `iova ranges` never starts Z3.
  */
 import { InputError } from '../model/errors.js';
+import { escapeTerminal } from '../model/escape.js';
 import { type Command, EXIT, type Io } from './command.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
@@ -27,9 +28,17 @@ ${Object.entries(COMMANDS)
   .join('\n')}
 
 Exit codes: 0 ok / sat / accepted, 1 unsat / rejected / verification failed, 2 bad input,
-3 unknown (solver timeout), 4 internal error (a bug: please report it).`;
+3 unknown (solver timeout), 4 internal error (a bug: please report it), 5 (only with --strict)
+the answer would be 0 but rests on warnings: facts skipped or assumed.`;
 
-export async function main(argv: string[], io: Io): Promise<number> {
+export async function main(argv: string[], given: Io): Promise<number> {
+  // Everything printed passes here: control characters from input never reach a terminal.
+  const io: Io = {
+    ...given,
+    out: (text) => given.out(escapeTerminal(text)),
+    err: (text) => given.err(escapeTerminal(text)),
+    progress: given.progress && ((line) => given.progress?.(escapeTerminal(line))),
+  };
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(USAGE);

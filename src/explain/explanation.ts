@@ -112,7 +112,9 @@ export type IoasResult<T> = Accepted<T> | Rejected;
  * the fact differently.
  */
 export function describeFact(f: InvolvedFact): string {
-  const range = describeRange(f.range);
+  // An aperture hole is the aperture's complement: say "the range R outside the aperture".
+  const range = f.holeKind === 'aperture' ? `the range ${describeRange(f.range)}` : describeRange(f.range);
+  if (f.holeKind === 'aperture') return `${range} ${f.what} (${describeProvenance(f.source)})`;
   // A source that only repeats the fact's name ("reserved region", "mapping x") adds just its place.
   const repeats = f.source.what === f.what || (f.fact === 'hole' && f.source.what === 'reserved region');
   if (!repeats) return `${f.what} ${range} (${describeProvenance(f.source)})`;

@@ -7,6 +7,7 @@ import { formatSize, hex } from '../model/address.js';
 import { describeProvenance } from '../model/provenance.js';
 import { describeRange, type IovaRange, sizeOf } from '../model/range.js';
 import type { InvolvedFact, IoasResult, IoasStep, IoasWarning, Rejected, Suggestion } from './explanation.js';
+import { type Warning, warningJson as factWarningJson } from '../model/warnings.js';
 
 /** `0x1000–0x1fff (4 KiB)` for `length` bytes at `start`. */
 function spanText(start: bigint, length: bigint): string {
@@ -64,8 +65,8 @@ export interface AttachAnswer {
 }
 
 /** The `--json` form. */
-export function explainJson(result: IoasResult<MapAnswer | AttachAnswer>) {
-  const warnings = result.warnings.map(warningJson);
+export function explainJson(result: IoasResult<MapAnswer | AttachAnswer>, facts: readonly Warning[] = []) {
+  const warnings = [...result.warnings.map(warningJson), ...facts.map(factWarningJson)];
   if (result.ok) {
     const placed = 'iova' in result ? { iova: result.iova, last: result.last, length: result.length, alignment: result.alignment } : { device: result.device, newDomain: result.newDomain, alignment: result.alignment };
     return { accepted: true, kernel: result.kernel, errno: null, code: 0, rule: null, message: acceptedMessage(result), involved: [], blocking: null, suggestion: null, alternatives: [], warnings, ...placed };

@@ -13,6 +13,7 @@ import { isBdf, normaliseBdf } from '../model/pci.js';
 import type { Policy } from '../model/policy.js';
 import { describeProvenance, type Provenance } from '../model/provenance.js';
 import { compareRanges, type IovaRange } from '../model/range.js';
+import { factWarnings, forHost, spaceWarnings, type Warning } from '../model/warnings.js';
 import { describeBounds, describeHole, describePlacement } from './words.js';
 
 /** One placed range of a layout, with the requirements it must still meet. */
@@ -78,17 +79,21 @@ export interface HostVerdict {
   host: string;
   ok: boolean;
   violations: Violation[];
+  /** Facts of this host the verdict rests on that were skipped or assumed. */
+  warnings: Warning[];
 }
 
 export interface VerifyReport {
   ok: boolean;
   hosts: HostVerdict[];
+  /** Every host's warnings, each tagged with its host. */
+  warnings: Warning[];
 }
 
 /** Check a layout against each host; a host accepts it when there is no violation at all. */
 export function verifyLayout(layout: Layout, hosts: readonly HostFacts[]): VerifyReport {
   const verdicts = hosts.map((host) => verifyOnHost(layout, host));
-  return { ok: verdicts.every((v) => v.ok), hosts: verdicts };
+  return { ok: verdicts.every((v) => v.ok), hosts: verdicts, warnings: verdicts.flatMap((v) => forHost(v.warnings, v.host)) };
 }
 
 /** Check a layout against one host. */
@@ -104,11 +109,12 @@ export function verifyOnHost(layout: Layout, host: HostFacts): HostVerdict {
         enforced: true,
         message: `host ${host.name} has no ${id.startsWith('group:') ? `IOMMU group ${id.slice(6)}` : `device ${id}`}, which the layout attaches`,
       })),
+      warnings: factWarnings(host),
     };
   }
   const space = AddressSpace.build(host, { policy: layout.policy, devices: layout.devices, dmaApiHoles: layout.dmaApiHoles });
   const violations = verifyInSpace(space, layout.placements, layout.existing ?? []);
-  return { host: host.name, ok: violations.length === 0, violations };
+  return { host: host.name, ok: violations.length === 0, violations, warnings: spaceWarnings(space) };
 }
 
 /** Whether `id` names a device or group of the host (`host` names a host that lists neither). */
@@ -166,7 +172,8 @@ export function verifyInSpace(space: AddressSpace, placements: readonly LayoutPl
       out.push({ kind: 'within', placement: p.name, enforced: false, message: `${what} is not within ${p.within.map(describeBounds).join(' or ')}` });
     }
   }
-  out.push(...placementOverlaps(placements));
+  // One by one: a spread of ~10^5 overlaps would overflow the call stack.
+  for (const v of placementOverlaps(placements)) out.push(v);
   return out;
 }
 

@@ -34,6 +34,7 @@ const HOLE_NOUN: Record<Hole['type'], string> = {
 
 /** `the reserved range 0xfd_0000_0000–0xff_ffff_ffff (12 GiB): HyperTransport hole (profile amd-vi)` */
 export function describeHole(hole: Hole): string {
+  if (hole.type === 'outside-aperture') return `the range ${describeRange(hole)} outside the IOMMU aperture: ${describeProvenance(hole.source)}`;
   return `the ${HOLE_NOUN[hole.type]} ${describeRange(hole)}: ${describeProvenance(hole.source)}`;
 }
 

@@ -13,6 +13,7 @@ import type { HostFacts } from '../model/host.js';
 import { normaliseBdf, isBdf } from '../model/pci.js';
 import type { Policy } from '../model/policy.js';
 import { overlaps } from '../model/range.js';
+import { factWarnings, type Warning } from '../model/warnings.js';
 import type { Layout } from '../explain/verify.js';
 import { describeHole, describePlacement } from '../explain/words.js';
 import { defaultAttachmentIds, isIoasPolicy } from './attachment.js';
@@ -46,6 +47,8 @@ export interface HotplugCheck {
   warnings: IoasWarning[];
   /** Checked ways to make the attach succeed (from the IOAS model). */
   suggestions: Suggestion[];
+  /** Facts of the host the answer rests on that were skipped or assumed. */
+  hostWarnings: Warning[];
 }
 
 /**
@@ -104,6 +107,7 @@ export function checkHotplug(layout: Layout, host: HostFacts, device: string, po
       collisions,
       warnings: refused.warnings,
       suggestions: refused.suggestions,
+      hostWarnings: factWarnings(host),
     };
   }
   const misrouted = collisions.filter((c) => !c.enforced);
@@ -118,5 +122,6 @@ export function checkHotplug(layout: Layout, host: HostFacts, device: string, po
     collisions,
     warnings: attached.warnings,
     suggestions: [],
+    hostWarnings: factWarnings(host),
   };
 }

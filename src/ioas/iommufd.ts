@@ -192,7 +192,10 @@ function autoRejection(core: IoasCore, req: MapPlanRequest, outcome: Exclude<Ret
 /** `The fixed map of 0x1000–0x1fff (4 KiB)` / `The automatic map of 4 KiB`. */
 export function mapSubject(req: MapPlanRequest): string {
   if (req.length === 0n) return 'The map';
-  return req.fixed && req.iova !== undefined ? `The fixed map of ${describeRange(span(req.iova, req.length))}` : `The automatic map of ${formatSize(req.length)}`;
+  if (!req.fixed || req.iova === undefined) return `The automatic map of ${formatSize(req.length)}`;
+  // A range past 2^64 cannot be shown as first–last: give its true length and where it would end.
+  if (req.iova + req.length - 1n > MAX_ADDRESS) return `The fixed map of ${formatSize(req.length)} at ${hexGrouped(req.iova)} (it would end at 2^64 + ${hexGrouped(req.iova + req.length - 1n - MAX_ADDRESS - 1n)}, an overflow)`;
+  return `The fixed map of ${describeRange(span(req.iova, req.length))}`;
 }
 
 /** Why the IOAS alignment is what it is. */

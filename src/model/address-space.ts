@@ -6,7 +6,7 @@
  * capability); `usable` additionally leaves out what the kernel does not know about —
  * peer-to-peer holes and, when asked for, the DMA-API-only holes.
  */
-import { hex, lowestSetBit, MAX_ADDRESS, maskOfBits } from './address.js';
+import { hex, hexGrouped, lowestSetBit, MAX_ADDRESS, maskOfBits } from './address.js';
 import { InputError } from './errors.js';
 import { compareHoles, type Hole, kernelEnforces } from './hole.js';
 import type { Device, HostFacts, IommuGeometry, IommuGroup, ReservedRegion } from './host.js';
@@ -99,7 +99,11 @@ export class AddressSpace {
     for (const g of geometries) {
       const apertures = RangeSet.of(g.apertures);
       windows = windows.intersect(apertures);
-      for (const r of apertures.complement().ranges) holes.push({ ...r, kind: 'aperture', type: 'outside-aperture', source: withDefaults(g.source, { what: 'aperture' }) });
+      // The hole is the aperture's complement; its provenance names the aperture itself.
+      const named = `aperture ${g.apertures.map((a) => `${hexGrouped(a.start)}–${hexGrouped(a.last)}`).join(', ')}`;
+      const source = withDefaults(g.source, { what: 'aperture' });
+      source.note = source.note ? `${source.note}; ${named}` : named;
+      for (const r of apertures.complement().ranges) holes.push({ ...r, kind: 'aperture', type: 'outside-aperture', source });
     }
 
     for (const region of attachedRegions(host, attachments, platform)) {
@@ -204,7 +208,7 @@ function attachedRegions(host: HostFacts, attachments: readonly Attachment[], pl
     }
     if (a.device) for (const r of a.device.reservedRegions) out.push({ ...r, source: withDefaults(r.source, { device: a.device.id }) });
   }
-  out.push(...host.reservedRegions);
+  for (const r of host.reservedRegions) out.push(r);
   const known = [...out, ...host.groups.flatMap((g) => g.reservedRegions), ...host.devices.flatMap((d) => d.reservedRegions)];
   const profile = platform?.reservedRegions ?? [];
   for (const r of profile) {

@@ -6,6 +6,7 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { HostFacts } from './host.js';
+import { withJsonLine } from './json-source.js';
 import { loadHostFile, readJsonFile } from './load.js';
 import { type Policy, POLICIES } from './policy.js';
 import type { Provenance } from './provenance.js';
@@ -80,6 +81,14 @@ export function isIoasStateJson(data: unknown): boolean {
 
 /** Parse an IOAS state; `file` names the source and anchors a relative host path. */
 export function parseIoasState(data: unknown, file?: string): IoasState {
+  try {
+    return readIoasState(data, file);
+  } catch (error) {
+    throw withJsonLine(error, data);
+  }
+}
+
+function readIoasState(data: unknown, file?: string): IoasState {
   const raw = validate(zIoasState, data, file);
   const host =
     typeof raw.host === 'string'

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from './errors.js';
 import type { HostFacts } from './host.js';
+import { rememberJsonSource } from './json-source.js';
 import { parseHostFacts } from './schema.js';
 
 /** Read and parse a JSON file; unreadable files and JSON syntax errors become {@link InputError}. */
@@ -19,8 +20,9 @@ export function readJsonFile(file: string): unknown {
 
 /** Parse JSON text; a syntax error names its line and column and what was found there. */
 export function parseJsonText(text: string, file?: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     const { offset, expected } = locateJsonError(text);
     const before = text.slice(0, offset);
@@ -29,11 +31,14 @@ export function parseJsonText(text: string, file?: string): unknown {
     const found = offset >= text.length ? 'the end of the file' : JSON.stringify(text[offset]);
     throw new InputError(`not valid JSON: ${expected} expected at column ${column}, found ${found}`, { file, line });
   }
+  rememberJsonSource(value, text);
+  return value;
 }
 
 /**
- * Where JSON text first goes wrong, found by a small recursive-descent scan (the engine's own
- * message does not always say where). Only called on text that JSON.parse refused.
+ * Where JSON text first goes wrong, found by a small scan with an explicit stack (the engine's
+ * own message does not always say where, and nesting of any depth must not overflow ours).
+ * Only called on text that JSON.parse refused.
  */
 function locateJsonError(text: string): { offset: number; expected: string } {
   let i = 0;
@@ -60,52 +65,73 @@ function locateJsonError(text: string): { offset: number; expected: string } {
     if (i >= text.length) fail('a closing quote');
     i++;
   };
+  const NUMBER = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
   const number = () => {
-    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i));
+    NUMBER.lastIndex = i;
+    const m = NUMBER.exec(text);
     if (!m) fail('a value');
     i += (m as RegExpExecArray)[0].length;
   };
-  const value = (): void => {
+  // The open containers; a value is read, then what may follow it depends on the innermost.
+  const open: Array<'{' | '['> = [];
+  const member = () => {
     space();
-    const ch = text[i];
-    if (ch === '{') {
-      i++;
-      space();
-      if (text[i] === '}') return void i++;
-      for (;;) {
-        space();
-        string();
-        space();
-        if (text[i] !== ':') fail('":"');
-        i++;
-        value();
-        space();
-        if (text[i] === ',') i++;
-        else if (text[i] === '}') return void i++;
-        else fail('"," or "}"');
-      }
-    } else if (ch === '[') {
-      i++;
-      space();
-      if (text[i] === ']') return void i++;
-      for (;;) {
-        value();
-        space();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') return void i++;
-        else fail('"," or "]"');
-      }
-    } else if (ch === '"') string();
-    else if (ch === 't') literal('true');
-    else if (ch === 'f') literal('false');
-    else if (ch === 'n') literal('null');
-    else number();
+    string();
+    space();
+    if (text[i] !== ':') fail('":"');
+    i++;
   };
   try {
-    value();
-    space();
-    if (i < text.length) fail('the end of the file');
-    return { offset: text.length, expected: 'valid JSON' };
+    for (;;) {
+      // Read one value (an opening bracket descends instead).
+      space();
+      const ch = text[i];
+      if (ch === '{') {
+        i++;
+        space();
+        if (text[i] === '}') {
+          i++;
+        } else {
+          open.push('{');
+          member();
+          continue;
+        }
+      } else if (ch === '[') {
+        i++;
+        space();
+        if (text[i] === ']') {
+          i++;
+        } else {
+          open.push('[');
+          continue;
+        }
+      } else if (ch === '"') string();
+      else if (ch === 't') literal('true');
+      else if (ch === 'f') literal('false');
+      else if (ch === 'n') literal('null');
+      else number();
+      // After a value: a separator, or closing brackets.
+      for (;;) {
+        const inner = open[open.length - 1];
+        if (inner === undefined) {
+          space();
+          if (i < text.length) fail('the end of the file');
+          return { offset: text.length, expected: 'valid JSON' };
+        }
+        space();
+        if (text[i] === ',') {
+          i++;
+          if (inner === '{') member();
+          break;
+        }
+        if (text[i] === (inner === '{' ? '}' : ']')) {
+          i++;
+          open.pop();
+          continue;
+        }
+        fail(inner === '{' ? '"," or "}"' : '"," or "]"');
+      }
+    }
   } catch (error) {
     if (typeof error === 'object' && error !== null && 'offset' in error) return error as { offset: number; expected: string };
     throw error;

@@ -15,7 +15,8 @@ import {
 } from './host.js';
 import { isBdf, normaliseBdf } from './pci.js';
 import type { Provenance } from './provenance.js';
-import { formatJsonPath, toRange, validate, zAddress, zRange, zRangeFields, zSize } from './validate.js';
+import { quote } from './errors.js';
+import { formatJsonPath, toRange, uniqueBy, validate, zAddress, zRange, zRangeFields, zSize } from './validate.js';
 
 export const zProvenance = z.strictObject({
   what: z.string(),
@@ -47,7 +48,7 @@ export const zPageSizes = z
   });
 
 const zRegionType = z.enum(RESERVED_REGION_TYPES, {
-  error: (issue) => `unknown reserved-region type ${JSON.stringify(issue.input)}; expected one of ${RESERVED_REGION_TYPES.join(', ')}`,
+  error: (issue) => `unknown reserved-region type ${quote(issue.input)}; expected one of ${RESERVED_REGION_TYPES.join(', ')}`,
 });
 
 export const zReservedRegion = z
@@ -76,7 +77,7 @@ const zBar = z
 export const zDeviceId = z.string().transform((id, ctx) => {
   if (isBdf(id)) return normaliseBdf(id);
   if (/^platform:\S+$/.test(id)) return id;
-  ctx.addIssue({ code: 'custom', message: `device id ${JSON.stringify(id)} is neither a PCI address (0000:03:00.0) nor "platform:<name>"` });
+  ctx.addIssue({ code: 'custom', message: `device id ${quote(id)} is neither a PCI address (0000:03:00.0) nor "platform:<name>"` });
   return z.NEVER;
 });
 
@@ -155,7 +156,7 @@ const zHostBridge = z.strictObject({
 
 export const zPlatform = z.strictObject({
   profile: z.enum(PROFILE_NAMES, {
-    error: (issue) => `unknown platform profile ${JSON.stringify(issue.input)}; expected one of ${PROFILE_NAMES.join(', ')}`,
+    error: (issue) => `unknown platform profile ${quote(issue.input)}; expected one of ${PROFILE_NAMES.join(', ')}`,
   }),
   addressWidth: z.number().int().min(1).max(64).optional(),
   pageTable: z.enum(['v1', 'v2']).optional(),
@@ -175,10 +176,13 @@ export const zHostFacts = z.strictObject({
   platform: z.union([z.enum(PROFILE_NAMES), zPlatform]).optional(),
   iommu: zGeometry.optional(),
   reservedRegions: z.array(zReservedRegion).default([]),
-  groups: z.array(zGroup).default([]),
-  devices: z.array(zDevice).default([]),
+  groups: z.array(zGroup).superRefine(uniqueBy('IOMMU group', (g) => g.id, 'id')).default([]),
+  devices: z.array(zDevice).superRefine(uniqueBy('device', (d) => d.id, 'id')).default([]),
   pci: z
-    .strictObject({ hostBridges: z.array(zHostBridge).default([]), bridges: z.array(zBridge).default([]) })
+    .strictObject({
+      hostBridges: z.array(zHostBridge).superRefine(uniqueBy('host bridge', (b) => b.id, 'id')).default([]),
+      bridges: z.array(zBridge).superRefine(uniqueBy('bridge', (b) => b.id, 'id')).default([]),
+    })
     .default({ hostBridges: [], bridges: [] }),
   sources: z.array(z.strictObject({ file: z.string(), kind: z.string() })).default([]),
   warnings: z

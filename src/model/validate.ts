@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { hex, parseAddress, parseOffset, parseSize } from './address.js';
-import { InputError } from './errors.js';
+import { InputError, quote } from './errors.js';
+import { jsonLineOf } from './json-source.js';
 import { type IovaRange, rangeOfSize } from './range.js';
 
 /** Where an address or size is read: a string, a JSON number, or (from code) a bigint. */
@@ -67,13 +68,45 @@ export function formatJsonPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 /**
- * Parse `data` with `schema`; on failure throw an {@link InputError} naming the file and the
- * JSON path of the first problem (and how many more there are).
+ * Parse `data` with `schema`; on failure throw an {@link InputError} naming the file, the line
+ * (when `data` was read from JSON text) and the JSON path of the first problem (and how many
+ * more there are).
  */
 export function validate<S extends z.ZodType>(schema: S, data: unknown, file?: string): z.output<S> {
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   const [first, ...rest] = result.error.issues;
   const more = rest.length > 0 ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : '';
-  throw new InputError(`${first.message}${more}`, { file, path: formatJsonPath(first.path) });
+  throw new InputError(`${first.message}${otherPlace(first, data, file)}${more}`, { file, line: jsonLineOf(data, first.path), path: formatJsonPath(first.path) });
+}
+
+/** For a repeated id: where the first one is (JSON path, and line when known). */
+function otherPlace(issue: z.core.$ZodIssue, data: unknown, file: string | undefined): string {
+  const params = (issue as { params?: { duplicateOf?: number; field?: string } }).params;
+  if (params?.duplicateOf === undefined) return '';
+  const path = [...issue.path];
+  path[path.length - (params.field ? 2 : 1)] = params.duplicateOf;
+  const line = jsonLineOf(data, path);
+  return ` (first at ${formatJsonPath(path)}${line !== undefined ? `, ${file ? `${file}:` : 'line '}${line}` : ''})`;
+}
+
+/**
+ * A refinement for arrays of objects whose `key` must be unique: a repeat is an issue at the
+ * second item, and {@link validate} names the first one's path and line too. `what` names the
+ * value in the message ("device id"); `field` is where the key lives in each item.
+ */
+export function uniqueBy<T>(what: string, key: (item: T) => string | number | undefined, field?: string) {
+  return (items: readonly T[], ctx: z.RefinementCtx): void => {
+    const seen = new Map<string | number, number>();
+    items.forEach((item, i) => {
+      const k = key(item);
+      if (k === undefined) return;
+      const first = seen.get(k);
+      if (first === undefined) {
+        seen.set(k, i);
+        return;
+      }
+      ctx.addIssue({ code: 'custom', message: `${what} ${quote(String(k))} is given twice`, path: field ? [i, field] : [i], params: { duplicateOf: first, field } });
+    });
+  };
 }

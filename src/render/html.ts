@@ -16,7 +16,7 @@ import { escapeXml, FONT_FAMILY } from './text.js';
 const STYLE = `
 body{margin:16px;font-family:system-ui,'DejaVu Sans','Liberation Sans',Arial,sans-serif;color:${COLOURS.text};background:#fff}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:15px;margin:20px 0 6px}
-.facts{color:${COLOURS.muted};margin:2px 0}.summary{font-weight:bold}.summary.bad{color:${COLOURS.conflict}}
+.facts{color:${COLOURS.muted};margin:2px 0}.warnings{color:${COLOURS.conflict};margin:4px 0}.summary{font-weight:bold}.summary.bad{color:${COLOURS.conflict}}
 .map{overflow-x:auto;border:1px solid ${COLOURS.grid}}
 .map svg{display:block}
 .iova-map .item.selected>.bar{stroke:${COLOURS.text};stroke-width:2}
@@ -75,6 +75,7 @@ export function renderHtml(scene: Scene, options: RenderOptions = {}): string {
     '<body>',
     `<h1>${escapeXml(scene.title)}</h1>`,
     ...scene.facts.map((f) => `<p class="facts">${escapeXml(f)}</p>`),
+    scene.warnings.length > 0 ? `<ul class="warnings">${scene.warnings.map((w) => `<li>${escapeXml(w)}</li>`).join('')}</ul>` : '',
     `<p class="summary${bad ? ' bad' : ''}" data-verdict="${scene.verdict}">${escapeXml(scene.summary)}</p>`,
     `<div class="map">${renderSvg(scene, options)}</div>`,
     '<aside id="details" aria-live="polite"><pre id="details-text">Point at or focus a hole, mapping or placement (or click a table row) for its details and provenance.</pre></aside>',

@@ -14,6 +14,7 @@ import { compareRanges, describeRange, type IovaRange, overlaps, sameRange } fro
 import type { Conflict } from '../solver/explain.js';
 import type { ExistingMapping, Problem } from '../solver/problem.js';
 import type { SolveResult } from '../solver/solve.js';
+import { formatWarning, spaceWarnings } from '../model/warnings.js';
 import { type Layout, type Violation, verifyInSpace } from '../explain/verify.js';
 import { type HoleCategory, holeCategory } from './palette.js';
 
@@ -77,6 +78,8 @@ export interface Scene {
   title: string;
   /** Short lines about the host and the policy, shown under the title. */
   facts: string[];
+  /** The answer's warnings (facts skipped or assumed), one line each, shown under the facts. */
+  warnings: string[];
   verdict: Verdict;
   /** One line: what the verdict means here ("sat: 3 placements", "unsat: 1 conflict"). */
   summary: string;
@@ -238,6 +241,7 @@ function base(space: AddressSpace): Omit<Scene, 'title' | 'verdict' | 'summary'>
       `host ${space.host.name}, policy ${space.policy}, alignment ${formatSize(space.alignment)}, pages ${formatPageSizes(space.pageSizes)}`,
       `attached: ${attached.length > 0 ? attached.join(', ') : 'nothing'}`,
     ],
+    warnings: spaceWarnings(space).map(formatWarning),
     windows: space.windows.ranges.map((w) => ({ start: w.start, last: w.last, provenance: sources.join('; ') || 'the whole 64-bit space' })),
     usable: [...space.usable.ranges],
     holes: space.holes.map((h) => ({

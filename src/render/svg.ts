@@ -31,6 +31,7 @@ const TRACK_PAD = 6;
 const ITEM_FONT = 11;
 const AXIS_FONT = 10;
 const HATCH = 'iova-hatch';
+const MAX_WARNING_LINES = 8;
 
 /** The footer every picture carries: the axis is not to scale. */
 export const SCALE_NOTE =
@@ -77,6 +78,13 @@ export function renderSvg(scene: Scene, options: RenderOptions = {}): string {
   for (const fact of scene.facts) {
     y += 16;
     header.push(text(MARGIN, y, truncate(fact, textChars), { size: ITEM_FONT, fill: COLOURS.muted }));
+  }
+  // Warnings: the answer rests on facts skipped or assumed; a few lines, then a count.
+  const shown = scene.warnings.length > MAX_WARNING_LINES ? MAX_WARNING_LINES - 1 : scene.warnings.length;
+  const warningLines = [...scene.warnings.slice(0, shown), ...(shown < scene.warnings.length ? [`… and ${scene.warnings.length - shown} more warnings`] : [])];
+  for (const line of warningLines) {
+    y += 16;
+    header.push(text(MARGIN, y, truncate(line, textChars), { size: ITEM_FONT, fill: COLOURS.conflict, cls: 'warning' }));
   }
   y += 18;
   const verdictColour = scene.verdict === 'unsat' || scene.verdict === 'rejected' ? COLOURS.conflict : scene.verdict === 'unknown' ? COLOURS.muted : COLOURS.usable;

@@ -3,15 +3,20 @@
  * monospace font the picture uses, so that layout needs no font metrics from a browser.
  */
 
+import { escapeTerminal } from '../model/escape.js';
+
 /** System monospace fonts only: nothing is fetched. */
 export const FONT_FAMILY = "'DejaVu Sans Mono', 'Liberation Mono', Menlo, Consolas, monospace";
 
 /** Advance width of one monospace character, as a fraction of the font size (DejaVu: 0.602). */
 const CHAR_WIDTH = 0.61;
 
-/** Escape text for XML/HTML content and double-quoted attribute values. */
+/**
+ * Escape text for XML/HTML content and double-quoted attribute values. Characters XML cannot
+ * hold (controls, unpaired surrogates) become visible escapes first ({@link escapeTerminal}).
+ */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  return escapeTerminal(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
 /** Width in pixels of `text` at `fontSize` in the monospace font (code points, not UTF-16 units). */

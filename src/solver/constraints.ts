@@ -14,8 +14,10 @@ import { type Constraint, constraintId, type PlacementRequest, type Problem } fr
  */
 export function reachOf(problem: Problem, r: PlacementRequest): IovaRange | undefined {
   if (r.fixed) {
+    // A fixed slot past its DMA mask is cut at the mask, so it no longer fits its own reach.
+    const limit = r.dmaBits !== undefined ? maskOfBits(r.dmaBits) : MAX_ADDRESS;
     const last = r.fixed.iova + r.size - 1n;
-    return { start: r.fixed.iova, last: last > MAX_ADDRESS ? MAX_ADDRESS : last };
+    return r.fixed.iova <= limit ? { start: r.fixed.iova, last: last > limit ? limit : last } : undefined;
   }
   let start = 0n;
   let last = MAX_ADDRESS;

@@ -40,7 +40,7 @@ function check(file: string): FleetHostResult {
       reason: reasonOf(v),
       source: v.source ? describeProvenance(v.source) : undefined,
     }));
-    return { file, host: verdict.host, ok: verdict.ok, violations };
+    return { file, host: verdict.host, ok: verdict.ok, violations, warnings: verdict.warnings };
   } catch (error) {
     if (error instanceof InputError) return { file, error: error.describe() };
     return { file, error: `internal error: ${(error as Error).message}` };

@@ -9,6 +9,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../model/errors.js';
+import type { Warning } from '../model/warnings.js';
 import { startWorker } from './threads.js';
 import type { Layout, ViolationKind } from '../explain/verify.js';
 
@@ -24,7 +25,7 @@ export interface FleetViolation {
 }
 
 export type FleetHostResult =
-  | { file: string; host: string; ok: boolean; violations: FleetViolation[] }
+  | { file: string; host: string; ok: boolean; violations: FleetViolation[]; warnings: Warning[] }
   | { file: string; error: string };
 
 export interface FleetReport {
@@ -33,6 +34,8 @@ export interface FleetReport {
   accepted: number;
   rejected: number;
   unreadable: number;
+  /** Hosts whose verdict rests on warnings (facts skipped or assumed). */
+  warned: number;
   /** Per host file, in file-name order. */
   hosts: FleetHostResult[];
   /** Reasons for rejection, most common first, with how many hosts each stops. */
@@ -101,7 +104,9 @@ export function summarise(results: readonly FleetHostResult[]): FleetReport {
   let accepted = 0;
   let rejected = 0;
   let unreadable = 0;
+  let warned = 0;
   for (const h of hosts) {
+    if (!('error' in h) && h.warnings.length > 0) warned++;
     if ('error' in h) unreadable++;
     else if (h.ok) accepted++;
     else {
@@ -110,5 +115,5 @@ export function summarise(results: readonly FleetHostResult[]): FleetReport {
     }
   }
   const reasons = [...counts].map(([reason, n]) => ({ reason, hosts: n })).sort((a, b) => b.hosts - a.hosts || (a.reason < b.reason ? -1 : 1));
-  return { ok: rejected === 0 && unreadable === 0, total: hosts.length, accepted, rejected, unreadable, hosts, reasons };
+  return { ok: rejected === 0 && unreadable === 0, total: hosts.length, accepted, rejected, unreadable, warned, hosts, reasons };
 }

@@ -5,13 +5,14 @@
  */
 import { z } from 'zod';
 import { InputError } from '../model/errors.js';
+import { withJsonLine } from '../model/json-source.js';
 import { readJsonFile } from '../model/load.js';
 import { POLICIES } from '../model/policy.js';
 import { hex } from '../model/address.js';
-import { toRange, validate, zAddress, zRange, zRangeFields } from '../model/validate.js';
+import { toRange, uniqueBy, validate, zAddress, zRange, zRangeFields } from '../model/validate.js';
 import type { Problem } from './problem.js';
 import type { Placement } from './solve.js';
-import { zPlacementSpec } from './spec.js';
+import { zPlacementSpec, zPowerOfTwo } from './spec.js';
 import type { Layout } from '../explain/verify.js';
 
 export const LAYOUT_FORMAT = 'iova-solver/layout@1';
@@ -22,7 +23,7 @@ const zLayoutPlacement = z
     iova: zAddress,
     size: zAddress.optional(),
     last: zAddress.optional(),
-    align: zAddress.optional(),
+    align: zPowerOfTwo.optional(),
     dmaBits: z.number().int().min(1).max(64).optional(),
     within: z.union([zRange, z.array(zRange)]).optional(),
     /** Page counts as `iova solve --json` prints them; informational. */
@@ -42,7 +43,7 @@ export const zLayout = z.strictObject({
   existing: z
     .array(z.strictObject({ ...zRangeFields, name: z.string().optional() }).transform(({ name, ...f }, ctx) => ({ ...toRange(f, ctx), name })))
     .default([]),
-  placements: z.array(zLayoutPlacement),
+  placements: z.array(zLayoutPlacement).superRefine(uniqueBy('placement name', (p) => p.name, 'name')),
   /** Accepted so that `iova solve --json` output can be verified as it is. */
   status: z.literal('sat').optional(),
   conflicts: z.array(z.unknown()).max(0).optional(),
@@ -51,6 +52,14 @@ export const zLayout = z.strictObject({
 
 /** Read a layout: a layout file, `iova solve --json` output, or a spec whose requests are all fixed. */
 export function parseLayout(data: unknown, file?: string): Layout {
+  try {
+    return readLayout(data, file);
+  } catch (error) {
+    throw withJsonLine(error, data);
+  }
+}
+
+function readLayout(data: unknown, file?: string): Layout {
   if (typeof data === 'object' && data !== null && 'requests' in data) return layoutOfFixedSpec(data, file);
   const raw = validate(zLayout, data, file);
   return {

@@ -5,6 +5,7 @@
  * certified by the independent verifier before it is returned.
  */
 import { pagesForMapping } from '../model/pages.js';
+import { spaceWarnings, type Warning } from '../model/warnings.js';
 import { overlaps } from '../model/range.js';
 import { constraintsFor, reachOf } from './constraints.js';
 import { minimiseCore, removalOrder } from './core.js';
@@ -39,10 +40,13 @@ export interface Repair {
   placements: Placement[];
 }
 
-export type SolveResult =
+type SolveAnswer =
   | { status: 'sat'; placements: Placement[] }
   | { status: 'unsat'; conflicts: Conflict[]; repairs: Repair[] }
   | { status: 'unknown'; reason: string; tried: string[] };
+
+/** The answer, with the warnings (facts skipped or assumed) it rests on. */
+export type SolveResult = SolveAnswer & { warnings: Warning[] };
 
 export interface SolveOptions {
   /**
@@ -80,6 +84,10 @@ export interface SolveOptions {
  * ```
  */
 export async function solve(problem: Problem, given: SolveOptions = {}): Promise<SolveResult> {
+  return { ...(await answer(problem, given)), warnings: spaceWarnings(problem.space) };
+}
+
+async function answer(problem: Problem, given: SolveOptions): Promise<SolveAnswer> {
   const engine = given.exact === undefined ? z3Engine({ timeoutMs: given.timeoutMs }) : given.exact;
   const options: SolveOptions & { exact?: ExactOracle } = {
     ...given,

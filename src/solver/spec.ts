@@ -6,15 +6,16 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { AddressSpace } from '../model/address-space.js';
-import { isPowerOfTwo, lowestSetBit } from '../model/address.js';
+import { formatSize, hexGrouped, isPowerOfTwo, lowestSetBit, MAX_ADDRESS } from '../model/address.js';
 import { InputError } from '../model/errors.js';
 import type { HostFacts } from '../model/host.js';
+import { withJsonLine } from '../model/json-source.js';
 import { loadHostFile, readJsonFile } from '../model/load.js';
 import { POLICIES } from '../model/policy.js';
 import type { Provenance } from '../model/provenance.js';
 import { RangeSet } from '../model/rangeset.js';
 import { parseHostFacts, zHostFacts } from '../model/schema.js';
-import { formatJsonPath, toRange, validate, zAddress, zOffset, zRange, zRangeFields, zSize } from '../model/validate.js';
+import { formatJsonPath, toRange, uniqueBy, validate, zAddress, zOffset, zRange, zRangeFields, zSize } from '../model/validate.js';
 import { type ApertureWindow, OBJECTIVES, type PlacementRequest, type Problem } from './problem.js';
 
 export const SPEC_FORMAT = 'iova-solver/spec@1';
@@ -22,7 +23,8 @@ export const SPEC_FORMAT = 'iova-solver/spec@1';
 const zName = z.string().regex(/^[A-Za-z0-9_.:@+-]+$/, 'names use letters, digits and _ . : @ + - only');
 const zNames = z.union([zName, z.array(zName)]).transform((v) => (Array.isArray(v) ? v : [v]));
 
-const zPowerOfTwo = zSize.refine(isPowerOfTwo, { message: 'must be a power of two' });
+/** An alignment or page size: a non-zero power of two. */
+export const zPowerOfTwo = zAddress.refine(isPowerOfTwo, { message: 'must be a non-zero power of two' });
 
 export const zRequest = z.strictObject({
   name: zName,
@@ -52,7 +54,7 @@ export const zPlacementSpec = z.strictObject({
   devices: z.array(z.string()).optional(),
   dmaApiHoles: z.boolean().optional(),
   existing: z.array(zExisting).default([]),
-  requests: z.array(zRequest).min(1),
+  requests: z.array(zRequest).min(1).superRefine(uniqueBy('request name', (r) => r.name, 'name')),
   objective: z.enum(OBJECTIVES).default('low'),
 });
 
@@ -70,13 +72,21 @@ export function loadPlacementSpec(file: string): Problem {
  * one layout against many hosts).
  */
 export function parsePlacementSpec(data: unknown, file?: string, host?: HostFacts): Problem {
+  try {
+    return resolveSpec(data, file, host);
+  } catch (error) {
+    throw withJsonLine(error, data);
+  }
+}
+
+function resolveSpec(data: unknown, file?: string, host?: HostFacts): Problem {
   const raw = validate(zPlacementSpec, data, file);
   const facts = host ?? resolveHost(raw.host, file);
   let space: AddressSpace;
   try {
     space = AddressSpace.build(facts, { policy: raw.policy, devices: raw.devices, dmaApiHoles: raw.dmaApiHoles });
   } catch (error) {
-    if (error instanceof InputError) throw new InputError(error.message, { file, path: 'devices' });
+    if (error instanceof InputError) throw new InputError(error.reason, { file, path: 'devices' });
     throw error;
   }
   return problemFromSpec(raw, space, file);
@@ -116,6 +126,10 @@ export function problemFromSpec(raw: RawSpec, space: AddressSpace, file?: string
     if (r.offsetFrom) refer(r.offsetFrom.request, `${path}.offsetFrom.request`, r.name);
     const ownAlign = r.align ?? 1n;
     const fixedIova = r.fixed ?? r.identity;
+    if (fixedIova !== undefined && fixedIova + r.size - 1n > MAX_ADDRESS) {
+      const field = r.fixed !== undefined ? 'fixed' : 'identity';
+      fail(`${formatSize(r.size)} at ${hexGrouped(fixedIova)} overflows: it would end at 2^64 + ${hexGrouped(fixedIova + r.size - 1n - MAX_ADDRESS - 1n)}, past the end of the 64-bit space`, `${path}.${field}`);
+    }
     return {
       name: r.name,
       index: i,

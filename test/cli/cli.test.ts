@@ -28,7 +28,7 @@ describe('iova ranges', () => {
     const r = await iova('ranges', ...epyc, '--json', '--devices', '0000:05:00.3');
     expect(r.code).toBe(0);
     const json = JSON.parse(r.out);
-    expect(Object.keys(json)).toEqual(['policy', 'alignment', 'ranges', 'holes']);
+    expect(Object.keys(json)).toEqual(['policy', 'alignment', 'ranges', 'holes', 'warnings']);
     expect(json.alignment).toBe('0x1000');
     expect(json.ranges[0]).toEqual({ start: '0x0', last: '0xa8efffff', size: '0xa8f00000' });
     expect(json.holes.map((h: { type: string }) => h.type)).toEqual(['direct', 'msi', 'reserved']);
@@ -77,7 +77,7 @@ describe('bad input gets one line and exit code 2, never a stack trace', () => {
     writeFileSync(spec, JSON.stringify({ host: { name: 'h' }, requests: [{ name: 'a', size: '1G', align: '3K' }] }));
     const r = await iova('solve', spec);
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`iova solve: ${spec}: at requests[0].align: must be a power of two`);
+    expect(r.err).toBe(`iova solve: ${spec}:1: at requests[0].align: must be a non-zero power of two`);
   });
 
   it('names the line of a JSON syntax error', async () => {

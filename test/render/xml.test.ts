@@ -19,6 +19,10 @@ describe('the test XML parser', () => {
     ['"<" in an attribute', '<a x="<"/>'],
     ['content after the root', '<a/><b/>'],
     ['attributes without whitespace between', '<a x="1"y="2"/>'],
+    ['a raw escape character', '<a>\u001b[31m</a>'],
+    ['a control character as a reference', '<a>&#x1b;</a>'],
+    ['a control character as a decimal reference', '<a t="&#1;"/>'],
+    ['an unpaired surrogate', '<a>\ud800</a>'],
   ])('rejects %s', (_what, text) => {
     expect(() => parseXml(text)).toThrow(/XML error/);
   });

@@ -3,7 +3,8 @@
  * the five predefined entities plus character references. It throws on anything a real XML
  * parser rejects that our output could plausibly contain: mismatched or unclosed tags,
  * unquoted or duplicate attributes, a bare `<` or `&`, unknown entities, content after the
- * root. Enough to count elements by attribute without trusting regular expressions.
+ * root, characters outside XML 1.0's `Char` (controls, unpaired surrogates), raw or as
+ * character references. Enough to count elements by attribute without trusting regular expressions.
  */
 
 export interface XmlElement {
@@ -15,12 +16,21 @@ export type XmlNode = XmlElement | string;
 
 const NAME = /[A-Za-z_:][-A-Za-z0-9_:.]*/y;
 
+/** XML 1.0's Char production: what a document may hold, raw or as a character reference. */
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
+const isXmlChar = (code: number) => !NOT_XML_CHAR.test(String.fromCodePoint(code));
+
 export function parseXml(source: string): XmlElement {
   let at = 0;
   const fail = (message: string): never => {
     const line = source.slice(0, at).split('\n').length;
     throw new Error(`XML error at line ${line} (offset ${at}): ${message}`);
   };
+  const bad = NOT_XML_CHAR.exec(source);
+  if (bad) {
+    at = bad.index;
+    fail(`character U+${(bad[0].codePointAt(0) as number).toString(16).padStart(4, '0')} is not allowed in XML`);
+  }
   const name = (): string => {
     NAME.lastIndex = at;
     const m = NAME.exec(source);
@@ -37,9 +47,8 @@ export function parseXml(source: string): XmlElement {
       const known: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
       if (entity in known) return known[entity];
       const hex = /^#x([0-9a-fA-F]+)$/.exec(entity);
-      if (hex) return String.fromCodePoint(parseInt(hex[1], 16));
-      const dec = /^#([0-9]+)$/.exec(entity);
-      if (dec) return String.fromCodePoint(Number(dec[1]));
+      const code = hex ? parseInt(hex[1], 16) : /^#([0-9]+)$/.test(entity) ? Number(entity.slice(1)) : undefined;
+      if (code !== undefined) return code <= 0x10ffff && isXmlChar(code) ? String.fromCodePoint(code) : fail(`character reference ${whole} names a character XML does not allow`);
       return fail(`unknown entity "${whole}"`);
     });
   const skipMisc = () => {

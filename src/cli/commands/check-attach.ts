@@ -8,7 +8,8 @@ import { solve } from '../../solver/solve.js';
 import { parsePlacementSpec } from '../../solver/spec.js';
 import type { Layout } from '../../explain/verify.js';
 import type { HostFacts } from '../../model/host.js';
-import { type Command, EXIT, parseCommandArgs, policyOption, timeoutOption } from '../command.js';
+import { warningJson } from '../../model/warnings.js';
+import { type Command, EXIT, finish, parseCommandArgs, policyOption, STRICT_HELP, STRICT_OPTION, timeoutOption } from '../command.js';
 import { loadHost } from '../inputs.js';
 import { conflictText } from './solve.js';
 
@@ -28,11 +29,16 @@ Options:
   --policy P          iommufd or vfio-type1 (default: the layout's, else iommufd)
   --timeout MS        solver time limit when a spec has to be solved first
   --kernel X.Y        answer for this kernel version (default: the newest modelled, named in the answer)
-  --json              print {"device","ok","errno","collisions":[…],"message"}
+  --json              print {"device","ok","errno","collisions":[…],"message","warnings"}
+${STRICT_HELP}
   -h, --help          this text
 
+Warnings (facts of the host that were skipped or assumed) go to standard error, or into
+"warnings" with --json (beside what the attach would misroute).
+
 Exit codes: 0 the device can attach safely, 1 it cannot (or its DMA would be misrouted),
-2 bad input, 3 the spec could not be solved in time.`;
+2 bad input, 3 the spec could not be solved in time, 5 it can attach but the answer rests on
+warnings (--strict).`;
 
 const command: Command = {
   name: 'check-attach',
@@ -45,6 +51,7 @@ const command: Command = {
       timeout: { type: 'string' },
       kernel: { type: 'string' },
       json: { type: 'boolean' },
+      ...STRICT_OPTION,
     });
     if (positionals.length !== 1) throw new InputError('give exactly one spec or layout file (see: iova check-attach --help)');
     if (!values.device) throw new InputError('--device BDF is required');
@@ -58,7 +65,7 @@ const command: Command = {
       if (solved.status !== 'sat') {
         io.err(`iova check-attach: the spec itself has no placement (${solved.status})`);
         if (solved.status === 'unsat') solved.conflicts.forEach((c, i) => io.err(conflictText(c, i)));
-        return solved.status === 'unsat' ? EXIT.rejected : EXIT.unknown;
+        return finish(io, solved.status === 'unsat' ? EXIT.rejected : EXIT.unknown, solved.warnings, {});
       }
       layout = layoutOf(problem, solved.placements);
       host = problem.space.host;
@@ -69,7 +76,7 @@ const command: Command = {
     }
     const check = checkHotplug(layout, host, values.device, values.policy ? policyOption(values.policy) : undefined, values.kernel !== undefined ? { kernel: values.kernel } : {});
     io.out(values.json ? toJson(checkJson(check)) : checkText(check));
-    return check.ok ? EXIT.ok : EXIT.rejected;
+    return finish(io, check.ok ? EXIT.ok : EXIT.rejected, check.hostWarnings, values);
   },
 };
 
@@ -90,7 +97,7 @@ function checkJson(c: HotplugCheck) {
       enforced: x.enforced,
       message: x.message,
     })),
-    warnings: c.warnings.map((w) => w.message),
+    warnings: [...c.warnings.map((w) => ({ kind: w.kind, message: w.message })), ...c.hostWarnings.map(warningJson)],
     suggestions: c.suggestions.map((s) => s.text),
   };
 }

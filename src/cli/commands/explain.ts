@@ -10,7 +10,9 @@ import { describeProvenance } from '../../model/provenance.js';
 import { describeRange, sizeOf } from '../../model/range.js';
 import { parseHostFacts } from '../../model/schema.js';
 import { toJson } from '../../model/serialise.js';
-import { type Command, EXIT, listOption, parseCommandArgs } from '../command.js';
+import type { HostFacts } from '../../model/host.js';
+import { factWarnings, type Warning, warningJson } from '../../model/warnings.js';
+import { type Command, EXIT, finish, listOption, parseCommandArgs, STRICT_OPTION } from '../command.js';
 import { table } from '../table.js';
 
 const help = `Usage: iova explain map <host.json | ioas.json | sources…> --length L (--iova X | --va V | --auto) [options]
@@ -43,9 +45,16 @@ Options:
   --json            {"accepted","kernel","errno","code","rule","message","involved","suggestion",
                     "alternatives","warnings"} with addresses as 0x… strings and each fact's
                     provenance (file, line, path, group, device)
+  --strict          exit 5 instead of 0 when the answer rests on facts of the host that were
+                    skipped or assumed; for CI and fleet runs
   -h, --help        this text
 
-Exit codes: 0 accepted, 1 rejected, 2 bad input.`;
+"warnings" holds both kinds: what an accepted map would misroute (peer-to-peer, DMA-API
+holes; shown under "Warnings:"), and facts of the host that were skipped or assumed (kind
+"skipped-line"/"assumption" or none, with file and line; shown on standard error as
+"warning: file:line: …").
+
+Exit codes: 0 accepted, 1 rejected, 2 bad input, 5 accepted but resting on warnings (--strict).`;
 
 const command: Command = {
   name: 'explain',
@@ -64,6 +73,7 @@ const command: Command = {
       kernel: { type: 'string' },
       'dma-entry-limit': { type: 'string' },
       json: { type: 'boolean' },
+      ...STRICT_OPTION,
     });
     const [what, ...operands] = positionals;
     if (what !== 'map' && what !== 'attach') throw new InputError('say what to explain: "iova explain map …" or "iova explain attach …" (see: iova explain --help)');
@@ -80,15 +90,18 @@ const command: Command = {
 
     let ioas: Ioas;
     let first: string[];
+    let host: HostFacts;
     if (data !== undefined && isIoasStateJson(data)) {
       try {
-        ioas = Ioas.fromState(parseIoasState(data, file), options);
+        const state = parseIoasState(data, file);
+        host = state.host;
+        ioas = Ioas.fromState(state, options);
       } catch (error) {
         throw error instanceof InputError ? error.inFile(file) : error;
       }
       first = what === 'map' ? devices ?? [] : [];
     } else {
-      const host = data !== undefined ? parseHostFacts(data, file) : await loadHost(operands);
+      host = data !== undefined ? parseHostFacts(data, file) : await loadHost(operands);
       ioas = Ioas.create(host, options);
       first = what === 'map' ? devices ?? defaultAttachmentIds(host) : [];
     }
@@ -109,8 +122,9 @@ const command: Command = {
       result = ioas.attach(devices[0]);
       subject = `attach ${devices[0]}`;
     }
-    io.out(values.json ? toJson(explainJson(result)) : explainText(result, subject, ioas.policy, table));
-    return result.ok ? EXIT.ok : EXIT.rejected;
+    const facts = factWarnings(host);
+    io.out(values.json ? toJson(explainJson(result, facts)) : explainText(result, subject, ioas.policy, table));
+    return finish(io, result.ok ? EXIT.ok : EXIT.rejected, facts, values);
   },
 };
 

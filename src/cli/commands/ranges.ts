@@ -5,7 +5,8 @@ import { formatPageSizes } from '../../model/pages.js';
 import { describeProvenance } from '../../model/provenance.js';
 import { sizeOf } from '../../model/range.js';
 import { toJson } from '../../model/serialise.js';
-import { type Command, dmaApiHolesOption, EXIT, listOption, parseCommandArgs, policyOption } from '../command.js';
+import { spaceWarnings, warningJson } from '../../model/warnings.js';
+import { type Command, dmaApiHolesOption, EXIT, finish, listOption, parseCommandArgs, policyOption, STRICT_HELP, STRICT_OPTION } from '../command.js';
 import { loadHost } from '../inputs.js';
 import { table } from '../table.js';
 
@@ -22,8 +23,13 @@ Options:
   --devices A,B       attach only these devices (PCI addresses, or group:N); default: all
   --dma-api-holes     also leave out host-bridge windows and dma-ranges gaps (the default
                       under dma-iommu); --no-dma-api-holes turns them off
-  --json              print {"policy","alignment","ranges":[…],"holes":[…]} with 0x… strings
+  --json              print {"policy","alignment","ranges":[…],"holes":[…],"warnings":[…]} with
+                      0x… strings
+${STRICT_HELP}
   -h, --help          this text
+
+Warnings (lines the importer skipped, facts assumed from a profile) go to standard error as
+"warning: file:line: …", or into "warnings" with --json.
 
 Holes marked "not enforced" are not refused by the kernel (peer-to-peer routes, DMA-API-only
 windows under iommufd/VFIO): a mapping there is accepted and then misbehaves.`;
@@ -38,12 +44,13 @@ const command: Command = {
       'dma-api-holes': { type: 'boolean' },
       'no-dma-api-holes': { type: 'boolean' },
       json: { type: 'boolean' },
+      ...STRICT_OPTION,
     });
     const host = await loadHost(positionals);
     const dmaApiHoles = dmaApiHolesOption(values);
     const space = AddressSpace.build(host, { policy: policyOption(values.policy), devices: listOption(values.devices), dmaApiHoles });
     io.out(values.json ? toJson(rangesJson(space)) : rangesText(space));
-    return EXIT.ok;
+    return finish(io, EXIT.ok, spaceWarnings(space), values);
   },
 };
 
@@ -63,6 +70,7 @@ export function rangesJson(space: AddressSpace) {
       source: describeProvenance(h.source),
       enforced: kernelEnforces(h.kind, space.policy),
     })),
+    warnings: spaceWarnings(space).map(warningJson),
   };
 }
 
@@ -93,8 +101,5 @@ export function rangesText(space: AddressSpace): string {
           ]),
         ),
   ];
-  if (space.host.warnings.length > 0) {
-    lines.push('', `Import warnings (${space.host.warnings.length}): lines that could not be read, see the host file`);
-  }
   return lines.join('\n');
 }

@@ -7,7 +7,8 @@ import { renderHtml, renderSvg, type Scene, sceneOfLayout, sceneOfSolution, scen
 import { parseLayout } from '../../solver/layout.js';
 import { solve } from '../../solver/solve.js';
 import { parsePlacementSpec } from '../../solver/spec.js';
-import { type Command, dmaApiHolesOption, EXIT, listOption, parseCommandArgs, policyOption, timeoutOption } from '../command.js';
+import { spaceWarnings } from '../../model/warnings.js';
+import { type Command, dmaApiHolesOption, EXIT, finish, listOption, parseCommandArgs, policyOption, STRICT_HELP, STRICT_OPTION, timeoutOption } from '../command.js';
 import { isJsonPath, loadHost, writeOutput } from '../inputs.js';
 
 const help = `Usage: iova render <host.json | sources… | spec.json | layout.json> [-o FILE] [options]
@@ -43,9 +44,14 @@ Options:
   --title TEXT        the picture's title
   --width PX          picture width in pixels (default 1280)
   --timeout MS        for a spec: SMT solver time per question (default 10000)
+${STRICT_HELP}
   -h, --help          this text
 
-Exit codes: 0 the picture was written (whatever it shows), 2 bad input.`;
+Warnings (facts of the host that were skipped or assumed) are drawn under the title and go to
+standard error.
+
+Exit codes: 0 the picture was written (whatever it shows), 2 bad input, 5 written but the
+picture rests on warnings (--strict).`;
 
 /** What an input file holds, decided by its content. */
 export type InputKind = 'host' | 'spec' | 'layout';
@@ -74,6 +80,7 @@ const command: Command = {
       title: { type: 'string' },
       width: { type: 'string' },
       timeout: { type: 'string' },
+      ...STRICT_OPTION,
     });
     if (positionals.length === 0) throw new InputError('nothing to draw: name a host file, sources, a spec or a layout (see: iova render --help)');
     const format = formatOption(values.format, values.output);
@@ -91,16 +98,18 @@ const command: Command = {
     if (kind === 'host' && hostOperands.length > 0) throw new InputError('--host is for a spec or a layout; a host input is drawn as it is');
 
     let scene: Scene;
+    let space: AddressSpace;
     if (json && kind === 'spec') {
       const host = hostOperands.length > 0 ? await loadHost(hostOperands) : undefined;
       const problem = parsePlacementSpec(withOverrides(json.value, overrides), json.file, host);
       const result = await solve(problem, { timeoutMs: timeoutOption(values.timeout) });
       scene = sceneOfSolution(problem, result, { title: values.title });
+      space = problem.space;
     } else if (json && kind === 'layout') {
       if (hostOperands.length === 0) throw new InputError('a layout is drawn on a host: give --host host.json');
       const layout = parseLayout(json.value, json.file);
       const host = await loadHost(hostOperands);
-      const space = AddressSpace.build(host, {
+      space = AddressSpace.build(host, {
         policy: overrides.policy ?? layout.policy,
         devices: overrides.devices ?? layout.devices,
         dmaApiHoles: overrides.dmaApiHoles ?? layout.dmaApiHoles,
@@ -108,17 +117,19 @@ const command: Command = {
       scene = sceneOfLayout(space, layout, { title: values.title, file: json.file });
     } else {
       const host: HostFacts = json ? parseHostFacts(json.value, json.file) : await loadHost(positionals);
-      scene = sceneOfSpace(AddressSpace.build(host, overrides), { title: values.title });
+      space = AddressSpace.build(host, overrides);
+      scene = sceneOfSpace(space, { title: values.title });
     }
+    const warnings = spaceWarnings(space);
 
     const picture = format === 'html' ? renderHtml(scene, { width }) : `${renderSvg(scene, { width })}\n`;
     if (values.output === undefined) {
       io.out(picture.trimEnd());
-      return EXIT.ok;
+      return finish(io, EXIT.ok, warnings, values);
     }
     writeOutput(values.output, picture);
     io.out(`wrote ${values.output} (${kind}: ${scene.summary})`);
-    return EXIT.ok;
+    return finish(io, EXIT.ok, warnings, values);
   },
 };
 

@@ -7,7 +7,8 @@ import type { Conflict } from '../../solver/explain.js';
 import { layoutOf, layoutToJson } from '../../solver/layout.js';
 import { type Placement, type SolveResult, solve } from '../../solver/solve.js';
 import { loadPlacementSpec } from '../../solver/spec.js';
-import { type Command, EXIT, parseCommandArgs, timeoutOption } from '../command.js';
+import { warningJson } from '../../model/warnings.js';
+import { type Command, EXIT, finish, parseCommandArgs, STRICT_HELP, STRICT_OPTION, timeoutOption } from '../command.js';
 import { writeOutput } from '../inputs.js';
 import { table } from '../table.js';
 
@@ -18,14 +19,19 @@ Every placement is certified by the independent verifier; every conflict is mini
 one of its constraints and the rest can be satisfied), and every repair has been solved again.
 
 Options:
-  --json              print {"status","placements","conflicts","repairs"} (addresses as 0x…)
+  --json              print {"status","placements","conflicts","repairs","warnings"} (addresses
+                      as 0x…)
   --timeout MS        give the SMT solver at most MS milliseconds per question (default 10000);
                       past that the answer is "unknown" (exit 3)
   -o, --output FILE   when sat, write the layout (with each request's requirements) for
                       \`iova verify\` and \`iova check-attach\`
+${STRICT_HELP}
   -h, --help          this text
 
-Exit codes: 0 sat, 1 unsat, 2 bad input, 3 unknown.`;
+Warnings (facts of the host that were skipped or assumed) go to standard error, or into
+"warnings" with --json.
+
+Exit codes: 0 sat, 1 unsat, 2 bad input, 3 unknown, 5 sat but with warnings (--strict).`;
 
 const command: Command = {
   name: 'solve',
@@ -35,6 +41,7 @@ const command: Command = {
       json: { type: 'boolean' },
       timeout: { type: 'string' },
       output: { type: 'string', short: 'o' },
+      ...STRICT_OPTION,
     });
     if (positionals.length !== 1) throw new InputError('give exactly one spec file (see: iova solve --help)');
     const timeoutMs = timeoutOption(values.timeout);
@@ -44,7 +51,7 @@ const command: Command = {
       writeOutput(values.output, `${toJson(layoutToJson(layoutOf(problem, result.placements)))}\n`);
     }
     io.out(values.json ? toJson(solveJson(result)) : solveText(result, `${problem.space.host.name} (policy ${problem.space.policy}, alignment ${formatSize(problem.space.alignment)}, pages ${formatPageSizes(problem.space.pageSizes)})`));
-    return result.status === 'sat' ? EXIT.ok : result.status === 'unsat' ? EXIT.rejected : EXIT.unknown;
+    return finish(io, result.status === 'sat' ? EXIT.ok : result.status === 'unsat' ? EXIT.rejected : EXIT.unknown, result.warnings, values);
   },
 };
 
@@ -64,6 +71,10 @@ function conflictJson(c: Conflict) {
 
 /** The `--json` form: status, placements, conflicts, repairs (and the reason when unknown). */
 export function solveJson(result: SolveResult) {
+  return { ...solveAnswerJson(result), warnings: result.warnings.map(warningJson) };
+}
+
+function solveAnswerJson(result: SolveResult) {
   switch (result.status) {
     case 'sat':
       return { status: 'sat', placements: result.placements.map(placementJson), conflicts: [], repairs: [] };

@@ -5,7 +5,8 @@ import { loadLayout } from '../../solver/layout.js';
 import { type VerifyReport, verifyLayout } from '../../explain/verify.js';
 import { type FleetHostResult, type FleetReport, fleetFiles, verifyFleet } from '../../solver/fleet.js';
 import type { Layout } from '../../explain/verify.js';
-import { type Command, EXIT, type Io, listOption, parseCommandArgs } from '../command.js';
+import { formatWarning, forHost, warningJson } from '../../model/warnings.js';
+import { type Command, EXIT, finish, type Io, listOption, parseCommandArgs, STRICT_HELP, STRICT_OPTION } from '../command.js';
 import { loadHost } from '../inputs.js';
 
 const help = `Usage: iova verify <layout.json> (--host HOST [--host HOST …] | --fleet DIR) [--json]
@@ -27,11 +28,18 @@ Options:
   --workers N         worker threads for --fleet (default: the cores available)
   --devices A,B|all   attach these devices on every host instead of the layout's own list;
                       "all": every device of each host (for fleets whose PCI addresses differ)
-  --json              print {"ok","hosts":[{"host","ok","violations":[…]}]}; with --fleet also
-                      "total", "accepted", "rejected", "unreadable" and "reasons"
+  --json              print {"ok","hosts":[{"host","ok","violations":[…],"warnings":[…]}],
+                      "warnings":[…]}; with --fleet also "total", "accepted", "rejected",
+                      "unreadable", "warned" and "reasons"
+${STRICT_HELP}
   -h, --help          this text
 
-Exit codes: 0 every host accepts, 1 some host rejects, 2 bad input.`;
+Warnings (facts of a host that were skipped or assumed, e.g. a reserved_regions line the
+importer could not read) go to standard error, each naming its host; with --fleet the summary
+counts the hosts that have any and shows a few.
+
+Exit codes: 0 every host accepts, 1 some host rejects, 2 bad input, 5 every host accepts but
+some verdict rests on warnings (--strict).`;
 
 const command: Command = {
   name: 'verify',
@@ -43,13 +51,14 @@ const command: Command = {
       workers: { type: 'string' },
       devices: { type: 'string', multiple: true },
       json: { type: 'boolean' },
+      ...STRICT_OPTION,
     });
     const devices = listOption(values.devices);
     if (positionals.length !== 1) throw new InputError('give exactly one layout file (see: iova verify --help)');
     const hostFiles = values.host ?? [];
     if (values.fleet !== undefined) {
       if (hostFiles.length > 0) throw new InputError('give either --host or --fleet, not both');
-      return runFleet(withDevices(loadLayout(positionals[0]), devices), values.fleet, values.workers, values.json === true, io);
+      return runFleet(withDevices(loadLayout(positionals[0]), devices), values.fleet, values.workers, values, io);
     }
     if (hostFiles.length === 0) throw new InputError('no host given: use --host host.json (repeatable) or --fleet DIR');
     const layout = withDevices(loadLayout(positionals[0]), devices);
@@ -57,7 +66,7 @@ const command: Command = {
     for (const file of hostFiles) hosts.push(await loadHost([file]));
     const report = verifyLayout(layout, hosts);
     io.out(values.json ? toJson(verifyJson(report)) : verifyText(report));
-    return report.ok ? EXIT.ok : EXIT.rejected;
+    return finish(io, report.ok ? EXIT.ok : EXIT.rejected, report.warnings, values);
   },
 };
 
@@ -69,7 +78,8 @@ function withDevices(layout: Layout, devices: string[] | undefined): Layout {
   return { ...layout, devices: devices.length === 1 && devices[0] === 'all' ? undefined : devices };
 }
 
-async function runFleet(layout: Layout, dir: string, workers: string | undefined, json: boolean, io: Io): Promise<number> {
+async function runFleet(layout: Layout, dir: string, workers: string | undefined, options: { json?: boolean; strict?: boolean }, io: Io): Promise<number> {
+  const json = options.json === true;
   const files = fleetFiles(dir);
   const count = workers === undefined ? undefined : Number(workers);
   if (count !== undefined && (!Number.isSafeInteger(count) || count < 1)) throw new InputError(`--workers must be a positive whole number, not "${workers}"`);
@@ -90,8 +100,15 @@ async function runFleet(layout: Layout, dir: string, workers: string | undefined
   });
   io.progress?.('');
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  io.out(json ? toJson(report) : fleetText(report, seconds));
-  return report.ok ? EXIT.ok : EXIT.rejected;
+  io.out(json ? toJson(fleetJson(report)) : fleetText(report, seconds));
+  // The summary shows the warnings (a fleet may have thousands); only the exit code is left.
+  const warnings = report.hosts.flatMap((h) => ('warnings' in h ? forHost(h.warnings, h.host) : []));
+  return finish(io, report.ok ? EXIT.ok : EXIT.rejected, warnings, { json: true, strict: options.strict });
+}
+
+/** The fleet report with each host's warnings in their JSON form. */
+function fleetJson(report: FleetReport) {
+  return { ...report, hosts: report.hosts.map((h) => ('warnings' in h ? { ...h, warnings: h.warnings.map(warningJson) } : h)) };
 }
 
 export function fleetText(report: FleetReport, seconds?: string): string {
@@ -101,6 +118,12 @@ export function fleetText(report: FleetReport, seconds?: string): string {
   if (report.reasons.length > 0) {
     lines.push('', 'Why hosts reject it (a host may have several reasons):');
     for (const r of report.reasons) lines.push(`  ${String(r.hosts).padStart(6)} × ${r.reason}`);
+  }
+  const warned = report.hosts.filter((h): h is Extract<FleetHostResult, { warnings: unknown }> => 'warnings' in h && h.warnings.length > 0);
+  if (warned.length > 0) {
+    lines.push('', `${warned.length} host${warned.length === 1 ? '' : 's'}' verdicts rest on warnings (facts skipped or assumed; --strict fails on them):`);
+    for (const h of warned.slice(0, 5)) lines.push(`  ${formatWarning({ ...h.warnings[0], host: h.host })}${h.warnings.length > 1 ? ` (and ${h.warnings.length - 1} more)` : ''}`);
+    if (warned.length > 5) lines.push(`  … and ${warned.length - 5} more hosts (see --json)`);
   }
   const unreadable = report.hosts.filter((h): h is Extract<FleetHostResult, { error: string }> => 'error' in h);
   if (unreadable.length > 0) {
@@ -125,7 +148,9 @@ export function verifyJson(report: VerifyReport) {
         message: v.message,
         source: v.source ? describeProvenance(v.source) : undefined,
       })),
+      warnings: h.warnings.map(warningJson),
     })),
+    warnings: report.warnings.map(warningJson),
   };
 }
 
