@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseHostFacts } from '../../src/model/schema.js';
 import { hostToJson } from '../../src/model/serialise.js';
-import { bar, bridge, device, group, hostBridge, importReal, rangeList, realdataFiles, regionList } from './helpers.js';
+import { bar, bridge, device, group, hostBridge, importReal, rangeList, realdataFiles, regionList, assumptions, lineWarnings } from './helpers.js';
 
 describe('every real-data file', () => {
   const files = realdataFiles();
@@ -32,7 +32,7 @@ describe('every real-data file', () => {
       expect(fact.source.file).toBe(name);
       expect(fact.source.line).toBeGreaterThan(0);
     }
-    for (const w of host.warnings) {
+    for (const w of lineWarnings(host)) {
       expect(w.file).toBe(name);
       expect(w.line).toBeGreaterThanOrEqual(0);
     }
@@ -111,7 +111,7 @@ describe('reserved_regions files', () => {
     expect(g25.reservedRegions[1].source).toMatchObject({ line: 26, device: '0000:05:00.0', group: 25 });
     expect(g25.devices).toEqual(['0000:05:00.0']);
     expect(group(host, 31).devices).toEqual(['0000:06:00.0']);
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 });
 
@@ -170,7 +170,7 @@ describe('lspci files', () => {
     // "[32-bit]" wrapped onto its own line after the prefetchable window of 00:03.1.
     expect(bridge(host, '0000:00:03.1').windows.find((w) => w.prefetchable)).toMatchObject({ start: 0xe0000000n, last: 0xf01fffffn });
     // 00:08.1's ACSCtl is cut from the excerpt: reported.
-    expect(host.warnings.map((w) => [w.line, w.message.slice(0, 30)])).toEqual([[92, 'ACSCtl of 0000:00:08.1 is not ']]);
+    expect(lineWarnings(host).map((w) => [w.line, w.message.slice(0, 30)])).toEqual([[92, 'ACSCtl of 0000:00:08.1 is not ']]);
   });
 
   it('GB10: IOMMU group 20, BAR0 at 0x24000000 (64M) on segment 000f', () => {
@@ -193,7 +193,7 @@ describe('lspci files', () => {
     const gpu = device(host, '0000:3b:00.0');
     expect(bar(gpu, 2)).toMatchObject({ start: 0x84000000000n, last: 0x84000000000n + (128n << 30n) - 1n });
     expect(bar(gpu, 0)).toMatchObject({ start: 0x88042000000n });
-    const early = host.warnings.find((w) => w.line === 5)!;
+    const early = lineWarnings(host).find((w) => w.line === 5)!;
     expect(early.message).toMatch(/outside any device block/);
     expect(early.text).toContain('8a000000000');
     expect(device(host, '0000:3c:00.0').bars).toEqual([]);
@@ -213,12 +213,16 @@ describe('kernel logs', () => {
     expect(host.platform!.source.line).toBe(36);
     expect(regionList(host.reservedRegions)).toEqual(['0xd9fa8000-0xd9fc4fff direct', '0xdb800000-0xdf9fffff direct']);
     expect(host.reservedRegions[0].source.note).toMatch(/device scope/);
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
-  it('Sapphire Rapids: DMAR host address width 52', () => {
+  it('Sapphire Rapids: the units translate 57 bits; the DMAR host address width 52 is the physical width', () => {
+    // cap 19ed008c40780c66: MGAW = bits 21:16 (0x38) + 1 = 57; SAGAW = bits 12:8 = 0xc (48 and
+    // 57 bits); FL5LP (bit 60) set, so first-stage tables reach 57 bits too.
     const host = importReal('dmesg-intel-spr-dmar-width52-dsa.txt');
-    expect(host.platform).toMatchObject({ profile: 'intel-vtd', addressWidth: 52 });
+    expect(host.platform).toMatchObject({ profile: 'intel-vtd', addressWidth: 57 });
+    expect(host.platform!.source).toMatchObject({ what: 'VT-d domain width (capability register)', line: 12 });
+    expect(assumptions(host).map((w) => w.message)).not.toContainEqual(expect.stringMatching(/host address width/));
   });
 
   it('HP P80: three RMRRs, the firmware-bug lines noted on them, none duplicated', () => {
@@ -234,7 +238,7 @@ describe('kernel logs', () => {
     expect(big.source.line).toBe(11);
     expect(big.source.note).toMatch(/firmware bug/);
     expect(plain.source.note).not.toMatch(/firmware bug/);
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('radeontop: the dGPU bridge chain 00:03.1 → 2d:00.0 → 2e:00.0', () => {
@@ -247,7 +251,7 @@ describe('kernel logs', () => {
       expect(rangeList(pref)).toEqual(['0x7fe0000000-0x7ff01fffff']);
     }
     // 00:01.2 has windows but no "PCI bridge to [bus …]" in the excerpt: reported.
-    expect(host.warnings.map((w) => w.line)).toEqual([5]);
+    expect(lineWarnings(host).map((w) => w.line)).toEqual([5]);
   });
 
   it('Surface Book 2: root bus windows and bus range', () => {
@@ -293,7 +297,7 @@ describe('kernel logs', () => {
     expect(rangeList(port.windows)).toEqual(['0xab300000-0xab4fffff', '0x20bc0200000-0x20bc03fffff']);
     expect(port.windows[1].prefetchable).toBe(true);
     expect(rangeList(bridge(host, 'bus 0000:c5').windows)).toEqual(['0x10a0200000-0x10a02fffff']);
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('EPYC and multi-segment logs: AMD-Vi', () => {
@@ -343,7 +347,7 @@ describe('/proc/iomem', () => {
 
   it('the DMAR units make it intel-vtd; only the prose line is reported', () => {
     expect(host.platform?.profile).toBe('intel-vtd');
-    expect(host.warnings.map((w) => w.line)).toEqual([5]);
+    expect(lineWarnings(host).map((w) => w.line)).toEqual([5]);
   });
 });
 
@@ -354,7 +358,7 @@ describe('IOMMU group listings', () => {
     expect(group(host, 12).devices).toEqual(['0000:00:18.0', '0000:00:18.1']);
     expect(host.groups).toHaveLength(13);
     expect(device(host, '0000:00:14.3').group).toBe(11);
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('kata: the GPU root port in group 1, 00:14.0/00:14.2 together in group 3', () => {
@@ -385,18 +389,18 @@ describe('IOMMU group listings', () => {
 describe('warnings on real data', () => {
   it('prose is reported with its line; prompts, headers and markers are not', () => {
     const host = importReal('rr-amd-ht-hole-alex-williamson.txt');
-    const lines = host.warnings.map((w) => w.line);
+    const lines = lineWarnings(host).map((w) => w.line);
     expect(lines).toContain(26); // "Ideally we might take that into account on all hosts, ..."
     expect(lines).toContain(5); // quoted cover letter prose
     expect(lines).not.toContain(22); // $ grep -h . /sys/kernel/iommu_groups/*/reserved_regions
     expect(lines).not.toContain(20); // --- Alex Williamson's reply ---
     expect(lines.every((l) => l > 3)).toBe(true); // the # header
-    expect(host.warnings.find((w) => w.line === 26)!.text).toBe('Ideally we might take that into account on all hosts, but of course');
+    expect(lineWarnings(host).find((w) => w.line === 26)!.text).toBe('Ideally we might take that into account on all hosts, but of course');
   });
 
   it('kernel log lines of no interest are not reported', () => {
     for (const name of realdataFiles().filter((f) => f.startsWith('dmesg-') && !f.includes('radeontop') && !f.includes('cix'))) {
-      expect(importReal(name).warnings, name).toEqual([]);
+      expect(lineWarnings(importReal(name)), name).toEqual([]);
     }
   });
 });

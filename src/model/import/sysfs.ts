@@ -14,8 +14,8 @@
  *   and 0x0609xx are PCI bridges); `secondary_bus_number`, `subordinate_bus_number`;
  *   `config` (PCIe port type from the PCI Express capability, ACS capability and control
  *   from the ACS extended capability — the full config space is readable by root only).
- * - `sys/class/iommu/`: `dmar*` → intel-vtd, with the address width from
- *   `intel-iommu/cap` (MGAW, bits 21:16, plus one; the smallest over all units); `ivhd*` →
+ * - `sys/class/iommu/`: `dmar*` → intel-vtd, with the domain width from `intel-iommu/cap`
+ *   (min of the SAGAW width and MGAW, see vtd.ts; the smallest over all units); `ivhd*` →
  *   amd-vi; `smmu3.*` → arm-smmuv3.
  * - `proc/iomem`, read by the /proc/iomem importer (host-bridge and bridge windows).
  *
@@ -24,17 +24,19 @@
  * the files above with `cat` into a staging tree (symlinks become plain directories) and tars
  * that; this reader accepts both layouts, and strips trailing NUL padding anyway.
  */
-import { type Dirent, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { type Dirent, existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { InputError } from '../errors.js';
 import { type AcsFlags, type BridgeRole, type HostFacts } from '../host.js';
 import { normaliseBdf, parseBdf } from '../pci.js';
 import { hexValue, isPciAddress, LineVerdicts, provenance } from './common.js';
-import { splitLines } from './lines.js';
+import { readInputBytes } from '../load.js';
+import { splitLines, stripNulPadding } from './lines.js';
 import { ACS_FLAG_NAMES } from './lspci.js';
 import { type BridgeRecord, HostBuilder } from './merge.js';
 import { importReservedRegions } from './reserved-regions.js';
 import { importTextInto, reportUnread } from './text.js';
+import { describeVtdWidth, recordVtdWidth, vtdDomainWidth, type WidthReading } from './vtd.js';
 
 /**
  * A shell script that captures what this reader needs from a host into a `.tar.gz`.
@@ -134,11 +136,24 @@ class SysfsReader {
 
   /** A file's text without NUL padding; undefined when absent, a warning when unreadable. */
   read(file: string): string | undefined {
+    const bytes = this.readBytes(file);
+    return bytes === undefined ? undefined : stripNulPadding(bytes.toString('utf8'));
+  }
+
+  /**
+   * A file's bytes through the checked reader (FIFOs, devices and oversized files refused);
+   * undefined when absent, a warning when unreadable.
+   */
+  private readBytes(file: string): Buffer | undefined {
     try {
-      return readFileSync(file, 'utf8').replace(/\0+$/, '');
+      lstatSync(file);
+    } catch {
+      return undefined; // absent: the kernel or the capture does not have it
+    }
+    try {
+      return readInputBytes(file);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') this.builder.warn(file, 0, `cannot read: ${code ?? (error as Error).message}`, '');
+      this.builder.warn(file, 0, (error as Error).message, '', 'unreadable');
       return undefined;
     }
   }
@@ -288,13 +303,8 @@ class SysfsReader {
 
   /** PCIe port type and ACS bits from a `config` file (what a non-root read shows: often nothing). */
   private readConfig(file: string): { bridge: boolean; role?: BridgeRole; acs?: { capability: AcsFlags; control: AcsFlags } } | undefined {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(file);
-    } catch {
-      return undefined;
-    }
-    return parseConfigSpace(bytes);
+    const bytes = this.readBytes(file);
+    return bytes === undefined ? undefined : parseConfigSpace(bytes);
   }
 
   readIommus(): void {
@@ -302,15 +312,17 @@ class SysfsReader {
     const entries = this.list(dir)
       .map((e) => e.name)
       .sort();
-    const widths: Array<{ width: number; file: string }> = [];
+    const widths: WidthReading[] = [];
     for (const name of entries) {
       const at = join(dir, name);
       if (/^dmar\d+$/.test(name)) {
         const capFile = join(at, 'intel-iommu/cap');
         const cap = this.read(capFile)?.trim();
         const value = cap !== undefined ? hexValue(cap) : undefined;
-        if (value !== undefined) widths.push({ width: Number((value >> 16n) & 0x3fn) + 1, file: capFile });
-        else if (cap !== undefined) this.builder.warn(capFile, 1, `capability register "${cap}" is not hex`, cap);
+        const vtd = value !== undefined ? vtdDomainWidth(value) : undefined;
+        if (vtd) widths.push({ ...describeVtdWidth(name, vtd), line: 1, what: 'VT-d domain width (capability register)', file: capFile });
+        else if (value !== undefined) this.builder.warn(capFile, 1, `capability register of ${name} supports no address width (SAGAW is 0)`);
+        else if (cap !== undefined) this.builder.warn(capFile, 1, `capability register "${cap.slice(0, 40)}" is not hex`, cap);
         this.builder.setPlatform({ profile: 'intel-vtd', source: provenance('DMAR unit', at, undefined) });
       } else if (/^ivhd\d+$/.test(name)) {
         this.builder.setPlatform({ profile: 'amd-vi', source: provenance('AMD-Vi unit', at, undefined) });
@@ -318,17 +330,7 @@ class SysfsReader {
         this.builder.setPlatform({ profile: 'arm-smmuv3', source: provenance('SMMUv3 unit', at, undefined) });
       }
     }
-    if (widths.length > 0) {
-      const least = widths.reduce((a, b) => (b.width < a.width ? b : a));
-      const others = [...new Set(widths.map((w) => w.width))].filter((w) => w !== least.width);
-      this.builder.setPlatform({
-        profile: 'intel-vtd',
-        addressWidth: least.width,
-        source: provenance('MGAW of the VT-d capability register', least.file, 1, {
-          note: others.length > 0 ? `the smallest over ${widths.length} units (others: ${others.join(', ')})` : undefined,
-        }),
-      });
-    }
+    recordVtdWidth(this.builder, '', widths);
   }
 }
 
