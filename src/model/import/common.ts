@@ -91,6 +91,8 @@ export function withNote(p: Provenance, note: string): Provenance {
 export function hexValue(text: string): bigint | undefined {
   const digits = text.replace(/^0x/i, '');
   if (!/^[0-9a-f]+$/i.test(digits)) return undefined;
+  // More than 16 significant digits cannot be below 2^64: refuse before converting.
+  if (digits.length > 16 && digits.replace(/^0+/, '').length > 16) return undefined;
   const value = BigInt(`0x${digits}`);
   return value <= MAX_ADDRESS ? value : undefined;
 }

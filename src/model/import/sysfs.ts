@@ -196,6 +196,9 @@ class SysfsReader {
     }
   }
 
+  /** `config` files of bridges that showed no capabilities (read without root). */
+  private readonly hiddenConfig: string[] = [];
+
   readPciDevices(): void {
     const dir = this.path('bus/pci/devices');
     const names = this.list(dir)
@@ -203,6 +206,14 @@ class SysfsReader {
       .filter(isPciAddress)
       .sort();
     for (const name of names) this.readPciDevice(normaliseBdf(name), join(dir, name));
+    if (this.hiddenConfig.length > 0) {
+      const n = this.hiddenConfig.length;
+      this.builder.assume(
+        provenance('PCI config space', this.hiddenConfig[0], undefined),
+        `the config space of ${n} bridge${n === 1 ? '' : 's'} shows no capabilities (read without root: the kernel shows 64 bytes), ` +
+          'so their ACS bits and PCIe port types are unknown and peer-to-peer facts are missing; capture as root',
+      );
+    }
   }
 
   private readPciDevice(bdf: string, dir: string): void {
@@ -226,8 +237,11 @@ class SysfsReader {
       // then comes from the group's devices directory).
     }
 
-    const config = this.readConfig(join(dir, 'config'));
+    const configFile = join(dir, 'config');
+    const config = this.readConfig(configFile);
     const bridgeLike = isBridge || config?.bridge === true;
+    // Without root the kernel shows the first 64 bytes of config space only: no capabilities.
+    if (bridgeLike && config && config.length < 256) this.hiddenConfig.push(configFile);
     // A bridge's DMA mask is the port driver's, not a constraint on anyone's IOVAs.
     const maskFile = join(dir, 'dma_mask_bits');
     const mask = bridgeLike ? undefined : this.read(maskFile)?.trim();
@@ -259,20 +273,21 @@ class SysfsReader {
     const resourceFile = join(dir, 'resource');
     const text = this.read(resourceFile);
     if (text === undefined) return;
-    const lines = text.split('\n').filter((l) => l.trim() !== '');
-    this.builder.registerLines(resourceFile, text.split('\n'));
+    // Entries are numbered by position among non-blank lines; warnings name the file's own line.
+    const physical = text.split('\n');
+    const lines = physical.map((t, i) => ({ text: t, lineNo: i + 1 })).filter((l) => l.text.trim() !== '');
+    this.builder.registerLines(resourceFile, physical);
     const withSriov = lines.length === 13 || lines.length >= 17;
     const bridgeFirst = withSriov ? 13 : 7;
-    lines.forEach((lineText, index) => {
-      const lineNo = index + 1;
+    lines.forEach(({ text: lineText, lineNo }, index) => {
       const m = /^(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)$/i.exec(lineText.trim());
       if (!m) {
-        this.builder.warn(resourceFile, lineNo, 'not a resource line: expected "0x<start> 0x<end> 0x<flags>"', lineText);
+        this.builder.warn(resourceFile, lineNo, 'not a resource line: expected "0x<start> 0x<end> 0x<flags>"');
         return;
       }
       const [start, end, flags] = [m[1], m[2], m[3]].map((v) => hexValue(v));
       if (start === undefined || end === undefined || flags === undefined) {
-        this.builder.warn(resourceFile, lineNo, 'resource values do not fit in 64 bits', lineText);
+        this.builder.warn(resourceFile, lineNo, 'resource values do not fit in 64 bits');
         return;
       }
       // Empty, unassigned, not memory (I/O ports), or closed (end below start): nothing decoded.
@@ -302,9 +317,11 @@ class SysfsReader {
   }
 
   /** PCIe port type and ACS bits from a `config` file (what a non-root read shows: often nothing). */
-  private readConfig(file: string): { bridge: boolean; role?: BridgeRole; acs?: { capability: AcsFlags; control: AcsFlags } } | undefined {
+  private readConfig(
+    file: string,
+  ): { bridge: boolean; role?: BridgeRole; acs?: { capability: AcsFlags; control: AcsFlags }; length: number } | undefined {
     const bytes = this.readBytes(file);
-    return bytes === undefined ? undefined : parseConfigSpace(bytes);
+    return bytes === undefined ? undefined : { ...parseConfigSpace(bytes), length: bytes.length };
   }
 
   readIommus(): void {
