@@ -59,15 +59,4 @@ export function bar(owner: { bars: Bar[] }, n: number | 'rom'): Bar {
   return found;
 }
 
-/**
- * The warnings about lines and files (skipped, conflicting, unreadable), without `kind`:
- * what the line-level tests compare. Assumptions are checked by their own tests.
- */
-export function lineWarnings(host: HostFacts): Array<Omit<HostFacts['warnings'][number], 'kind'>> {
-  return host.warnings.filter((w) => w.kind !== 'assumption').map(({ kind: _kind, ...w }) => w);
-}
-
-/** The assumption warnings of a host. */
-export function assumptions(host: HostFacts): HostFacts['warnings'] {
-  return host.warnings.filter((w) => w.kind === 'assumption');
-}
+export { assumptions, lineWarnings } from './warned.js';
