@@ -124,7 +124,7 @@ describe('what the kernel log says about the width', () => {
 
 describe('no IOMMU facts', () => {
   it('a host with none gets a whole-host warning naming the source', () => {
-    const host = importText('0x00000000fee00000 0x00000000feefffff msi\n', 'rr.txt');
+    const host = importText('# cat /sys/kernel/iommu_groups/7/reserved_regions\n0x00000000fee00000 0x00000000feefffff msi\n', 'rr.txt');
     const w = only(host);
     expect(w).toMatchObject({ file: 'rr.txt', line: 0, kind: 'assumption', text: '' });
     expect(w.message).toMatch(/^no IOMMU facts in the source .*whole 64-bit space with 4 KiB pages, which no real IOMMU offers/);
@@ -172,6 +172,22 @@ describe('capabilities that could not be read', () => {
     const w = only(host);
     expect(w.file).toBe(path.join(port, 'config'));
     expect(w.message).toMatch(/config space of 1 bridge shows no capabilities .*ACS bits .* unknown/);
+  });
+});
+
+describe('scopes and bus ranges no source gives', () => {
+  it('reserved regions without a group: one warning for the file, at the first such region', () => {
+    const host = importText(['0x00000000fee00000 0x00000000feefffff msi', '0x000000fd00000000 0x000000ffffffffff reserved'].join('\n'), 'rr.txt');
+    const w = assumptions(host).find((x) => x.line > 0)!;
+    expect(w).toMatchObject({ file: 'rr.txt', line: 1 });
+    expect(w.message).toMatch(/^2 reserved regions name no IOMMU group .*taken to apply to every device/);
+  });
+
+  it('a host bridge without its bus range, a bridge without its subordinate bus', () => {
+    const host = importText(log('PCI host bridge to bus 0000:00', 'pci_bus 0000:03: resource 1 [mem 0xa0000000-0xa00fffff]', 'pci 0000:00:01.0: PCI bridge to [bus 03]'), 'b.log');
+    const messages = assumptions(host).map((w) => [w.line, w.message]);
+    expect(messages).toContainEqual([1, 'host bridge 0000:00: bus range not in the sources; assumed to reach bus ff, below the next root bus']);
+    expect(host.pci.bridges.map((b) => [b.id, b.secondaryBus, b.subordinateBus])).toEqual([['0000:00:01.0', 3, 3]]);
   });
 });
 

@@ -110,7 +110,7 @@ describe('host files without IOMMU facts', () => {
     const rr = path.join(dir, 'rr.txt');
     writeFileSync(rr, '0x00000000fee00000 0x00000000feefffff msi\n');
     const host = importSources([rr]);
-    expect(assumptions(host)).toHaveLength(1);
+    expect(assumptions(host).filter((w) => w.message.startsWith('no IOMMU facts'))).toHaveLength(1);
     const json = path.join(dir, 'imported.json');
     writeFileSync(json, hostToJson(host));
     expect(assumptions(loadHostFile(json))).toEqual(assumptions(host));

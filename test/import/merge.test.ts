@@ -108,7 +108,9 @@ describe('importSources', () => {
     const host = importSources([c, a]);
     expect(host.warnings.map((w) => [path.basename(w.file), w.line])).toEqual([
       ['wc.txt', 0], // no IOMMU facts in either source: an assumption about the whole host
+      ['wc.txt', 1], // the region names no group: an assumption at its line
       ['wc.txt', 2],
+      ['wa.txt', 1],
       ['wa.txt', 2],
       ['wa.txt', 3],
     ]);

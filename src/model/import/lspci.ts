@@ -266,9 +266,9 @@ function readBlock(block: Block, builder: HostBuilder, file: string, verdicts: L
     if (acsCap || acsCtl) {
       const line = (acsCap ?? acsCtl)!.line;
       if (!acsCtl) {
-        builder.warn(file, line, `ACSCtl of ${bdf} is not in the source; its ACS controls are taken as all off (the cautious reading for peer-to-peer)`);
+        builder.warn(file, line, `ACSCtl of ${bdf} is not in the source; its ACS controls are taken as all off (the cautious reading for peer-to-peer)`, undefined, 'assumption');
       } else if (!acsCap) {
-        builder.warn(file, line, `ACSCap of ${bdf} is not in the source; its capability is taken to be what ACSCtl enables`);
+        builder.warn(file, line, `ACSCap of ${bdf} is not in the source; its capability is taken to be what ACSCtl enables`, undefined, 'assumption');
       }
       const control = acsCtl?.flags ?? { ...NO_ACS };
       const capability = acsCap?.flags ?? { ...control };

@@ -516,7 +516,9 @@ export class HostBuilder {
       const secondary = record.secondaryBus.value;
       let source = record.source;
       if (!record.subordinateBus) {
-        source = withNote(source, `subordinate bus not in the sources; taken to be the secondary bus ${hex2(secondary)}`);
+        const note = `subordinate bus not in the sources; taken to be the secondary bus ${hex2(secondary)}`;
+        source = withNote(source, note);
+        this.assume(record.source, `bridge ${record.id}: ${note} (devices on buses below it are not seen behind it)`);
       }
       const bridge: PciBridge = {
         id: record.id,
@@ -545,7 +547,9 @@ export class HostBuilder {
       if (busLast === undefined) {
         const next = records[i + 1];
         busLast = next && next.segment === r.segment ? next.busFirst - 1 : 0xff;
-        source = withNote(source, `bus range not in the sources; assumed to reach bus ${hex2(busLast)}, below the next root bus`);
+        const note = `bus range not in the sources; assumed to reach bus ${hex2(busLast)}, below the next root bus`;
+        source = withNote(source, note);
+        this.assume(r.source, `host bridge ${formatBus(r.segment, r.busFirst)}: ${note}`);
       }
       return {
         id: formatBus(r.segment, r.busFirst),
