@@ -2,12 +2,12 @@
  * Reading input files — host facts, specs, layouts, IOAS states and the importers' text — with
  * errors that name the file.
  *
- * Every input goes through {@link readInputBytes}: the path is opened without blocking and
- * checked with fstat before a byte is read, so a FIFO, a character or block device, a socket
+ * Every input goes through {@link readInputBytes}: the path is checked with stat, opened
+ * without blocking and checked again with fstat before a byte is read, so a FIFO, a character or block device, a socket
  * or a directory is refused with a message instead of hanging or reading forever (`/dev/zero`);
  * a regular file is read up to a size cap, and a larger one is refused.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { InputError } from './errors.js';
 import type { HostFacts } from './host.js';
 import { missingIommuFacts } from './import/assumptions.js';
@@ -23,7 +23,7 @@ export interface ReadInputOptions {
 }
 
 /** What a non-regular file is, for the refusal message. */
-function fileKind(stat: import('node:fs').Stats): string | undefined {
+function fileKind(stat: Stats): string | undefined {
   if (stat.isDirectory()) return 'a directory';
   if (stat.isFIFO()) return 'a FIFO (named pipe)';
   if (stat.isCharacterDevice()) return 'a character device';
@@ -40,6 +40,16 @@ function fileKind(stat: import('node:fs').Stats): string | undefined {
  */
 export function readInputBytes(file: string, options: ReadInputOptions = {}): Buffer {
   const maxBytes = options.maxBytes ?? MAX_INPUT_BYTES;
+  // stat before open: opening some devices acts on them (a tape rewinds); fstat after open
+  // closes the race with a file replaced in between.
+  let before: Stats;
+  try {
+    before = statSync(file);
+  } catch (error) {
+    throw new InputError(`cannot read: ${errorCode(error)}`, { file });
+  }
+  const kindBefore = fileKind(before);
+  if (kindBefore !== undefined) throw new InputError(`cannot read: this is ${kindBefore}, not a file`, { file });
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.

@@ -4,11 +4,12 @@
  * opening. The assertions are on the result — a located warning or a located refusal; a
  * backtracking pattern would not finish a single case within the test's time limit.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/model/errors.js';
-import { importText } from '../../src/model/import/index.js';
+import { importText, readSysfsRoot } from '../../src/model/import/index.js';
 
 const MB = 1 << 20;
 const fixtures = path.join(import.meta.dirname, '../fixtures/import');
@@ -52,5 +53,25 @@ describe('1 MB lines', () => {
     const text = `0x00000000fee00000 0x00000000feefffff msi${' '.repeat(MB)}\n${'\0'.repeat(MB)}`;
     const host = importText(text, 'pad.txt');
     expect(host.reservedRegions.map((r) => r.type)).toEqual(['msi']);
+  });
+
+  it('the sysfs reader: 1 MB lines in reserved_regions, resource, cap and dma_mask_bits are located warnings', () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'iova-long-'));
+    const group = path.join(root, 'sys/kernel/iommu_groups/3');
+    const dev = path.join(root, 'sys/bus/pci/devices/0000:01:00.0');
+    const cap = path.join(root, 'sys/class/iommu/dmar0/intel-iommu');
+    for (const d of [path.join(group, 'devices'), dev, cap]) mkdirSync(d, { recursive: true });
+    const long = `0x1${'0'.repeat(MB)}`; // far above 2^64
+    writeFileSync(path.join(group, 'reserved_regions'), `0x00000000fee00000 0x00000000feefffff msi\n${long} 0x1 direct\n`);
+    writeFileSync(path.join(dev, 'resource'), `\n${long} ${long} 0x200\n`);
+    writeFileSync(path.join(dev, 'dma_mask_bits'), '6'.repeat(MB));
+    writeFileSync(path.join(cap, 'cap'), 'f'.repeat(MB));
+    const host = readSysfsRoot(root);
+    expect(host.groups.map((g) => g.reservedRegions.length)).toEqual([1]);
+    const at = (file: string) => host.warnings.filter((w) => w.file === file).map((w) => w.line);
+    expect(at(path.join(group, 'reserved_regions'))).toEqual([2]);
+    expect(at(path.join(dev, 'resource'))).toEqual([2]);
+    expect(at(path.join(dev, 'dma_mask_bits'))).toEqual([1]);
+    expect(at(path.join(cap, 'cap'))).toEqual([1]);
   });
 });
