@@ -46,7 +46,7 @@ export function unknownWidthMessage(platform: PlatformSpec): string | undefined 
   if (platform.addressWidth !== undefined) return undefined;
   const assumed = DEFAULT_WIDTHS[platform.profile];
   if (!assumed) return undefined;
-  return `IOMMU address width not in the sources: ${assumed} is assumed; the sysfs root (class/iommu/*/intel-iommu/cap) or the full kernel log gives the real one`;
+  return `IOMMU address width not in the sources, so it is assumed: ${assumed}; the sysfs root (class/iommu) or the full kernel log gives the real one`;
 }
 
 /** The warning for an Intel width taken from the DMAR table's host address width. */

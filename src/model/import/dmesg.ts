@@ -110,7 +110,7 @@ export function importDmesg(
 ): void {
   const tce = new Map<string, TceWindow>();
   const bypass = new Set<string>();
-  const ctx: Context = { builder, file, widths: [] };
+  const ctx: Context = { builder, file, widths: [], rmrrs: new Set() };
   for (const message of joinMessages(lines)) {
     const first = message.lines[0];
     const isLog = first.logPrefix || (options.kernelLog === true && KERNELISH.test(message.text));
@@ -191,6 +191,8 @@ interface Context {
   widths: WidthReading[];
   /** The DMAR table's host address width, kept in case nothing better is in the log. */
   hostAddressWidth?: { width: number; line: number };
+  /** RMRRs already warned about. */
+  rmrrs: Set<string>;
 }
 
 function readMessage(
@@ -242,7 +244,7 @@ function readMessage(
       if (!range) return { problem: 'RMRR not understood: expected "DMAR: RMRR base: 0x… end: 0x…"' };
       platform('intel-vtd', 'DMAR table');
       builder.addHostRegion({ ...range, type: 'direct', source: at('RMRR', { note: RMRR_NOTE }) });
-      builder.assume(at('RMRR'), `device scope of RMRR ${formatRange(range)} unknown: ${RMRR_NOTE}`);
+      rmrrScopeUnknown(ctx, range, line);
       return 'fact';
     }
     if ((m = /^DMAR: \[Firmware Bug\]: (.*RMRR \[(0x[0-9a-f]+)-(0x[0-9a-f]+)\].*)$/i.exec(text))) {
@@ -250,7 +252,7 @@ function readMessage(
       if (!range) return { problem: 'RMRR range in the firmware-bug message not understood' };
       platform('intel-vtd', 'DMAR table');
       builder.addHostRegion({ ...range, type: 'direct', source: at('RMRR', { note: `${RMRR_NOTE}; firmware bug: ${m[1]}` }) });
-      builder.assume(at('RMRR'), `device scope of RMRR ${formatRange(range)} unknown: ${RMRR_NOTE}`);
+      rmrrScopeUnknown(ctx, range, line);
       return 'fact';
     }
     platform('intel-vtd', 'DMAR message');
@@ -402,6 +404,14 @@ function readMessage(
     { chronological: true },
   );
   return 'fact';
+}
+
+/** Warn once per RMRR (at its first line) that its device scope is unknown. */
+function rmrrScopeUnknown(ctx: Context, range: IovaRange, line: number): void {
+  const key = formatRange(range);
+  if (ctx.rmrrs.has(key)) return;
+  ctx.rmrrs.add(key);
+  ctx.builder.assume(provenance('RMRR', ctx.file, line), `device scope of RMRR ${key} unknown: ${RMRR_NOTE}`);
 }
 
 function validWidth(bits: number): boolean {
