@@ -4,6 +4,11 @@
  * Every address is a `bigint` in `[0, 2^64)`. Input may be a hex string (`0xfee00000`,
  * `0xfd_0000_0000`), a decimal string, a decimal with a binary unit (`4K`, `2MiB`, `1T`), a
  * bigint, or a JSON number when it is a safe integer.
+ *
+ * Size suffixes: one rule, binary only. `K M G T P E` alone or with `iB` (`2M`, `2MiB`) are
+ * powers of 1024; `B` alone is bytes. The decimal (SI) spellings `KB MB GB TB PB EB` (and `kB`)
+ * are refused with a message rather than read either way: `1022GB` is 1022·10^9 to a disk
+ * vendor and 1022·2^30 to many tools, and a silent guess is a wrong address.
  */
 import { InputError, quote } from './errors.js';
 
@@ -21,6 +26,8 @@ const UNIT_SHIFT: Record<string, bigint> = {
   p: 50n,
   e: 60n,
 };
+
+const MAX_NUMBER_TEXT = 200;
 
 /** Input accepted wherever an address or size is expected. */
 export type AddressInput = string | number | bigint;
@@ -47,15 +54,25 @@ function parseUnchecked(input: AddressInput, what: string): bigint {
     return BigInt(input);
   }
   if (typeof input !== 'string') throw new InputError(`${what} must be a string or a number, not ${quote(input)}`);
+  // No 64-bit value needs this many characters, even with separators and leading zeros.
+  if (input.length > MAX_NUMBER_TEXT) throw new InputError(`${what} ${quote(input)} is ${input.length} characters long, too long for a 64-bit number`);
   const text = input.trim();
   const negative = text.startsWith('-');
   const body = negative ? text.slice(1).trim() : text;
   const hex = /^0x([0-9a-f](?:_?[0-9a-f])*)$/i.exec(body);
-  if (hex) return sign(negative, BigInt(`0x${hex[1].replace(/_/g, '')}`));
-  const dec = /^([0-9](?:_?[0-9])*)\s*(?:([kmgtpe])(?:i?b)?|b)?$/i.exec(body);
+  if (hex) return sign(negative, bigDigits(hex[1], 16, input, what));
+  const dec = /^([0-9](?:_?[0-9])*)\s*(?:([kmgtpe])(ib)?|(b))?$/i.exec(body);
   if (dec) {
     const unit = (dec[2] ?? '').toLowerCase();
-    return sign(negative, BigInt(dec[1].replace(/_/g, '')) << UNIT_SHIFT[unit]);
+    return sign(negative, bigDigits(dec[1], 10, input, what) << UNIT_SHIFT[unit]);
+  }
+  const si = /^[0-9](?:_?[0-9])*\s*([kmgtpe])b$/i.exec(body);
+  if (si) {
+    const letter = si[1].toUpperCase();
+    throw new InputError(
+      `${what} ${quote(input)}: "${si[1]}B" is a decimal (SI) unit and is not accepted; write ${letter}iB or ${letter} for ` +
+        `powers of 1024, or the number of bytes in full`,
+    );
   }
   if (/^[0-9.]+\s*[kmgtpe]?(?:i?b)?$/i.test(body) && body.includes('.')) {
     throw new InputError(`${what} ${quote(input)} is not a whole number; write it in a smaller unit`);
@@ -63,6 +80,16 @@ function parseUnchecked(input: AddressInput, what: string): bigint {
   throw new InputError(
     `${what} ${quote(input)} is not a number: use hex (0xfee00000), decimal (4096) or a binary size (4K, 2MiB, 1G)`,
   );
+}
+
+/**
+ * Digits (with `_` separators) as a bigint. Values of more than 64 bits are refused before
+ * conversion: converting a megabyte of decimal digits costs quadratic time.
+ */
+function bigDigits(digits: string, radix: 10 | 16, input: AddressInput, what: string): bigint {
+  const plain = digits.replace(/_/g, '').replace(/^0+(?=.)/, '');
+  if (plain.length > (radix === 16 ? 17 : 21)) throw new InputError(`${what} ${quote(input)} does not fit in 64 bits (must be below 2^64)`);
+  return BigInt(radix === 16 ? `0x${plain}` : plain);
 }
 
 function sign(negative: boolean, value: bigint): bigint {

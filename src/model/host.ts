@@ -143,12 +143,24 @@ export interface HostBridge {
   source: Provenance;
 }
 
-/** A line an importer could not read: kept, with where it was, never silently dropped. */
+/**
+ * What a warning on host facts is about: a line that was not read (`skipped-line`), a value
+ * the importer or loader assumed because no source gave it (`assumption`), two sources that
+ * disagree (`conflict`), or a file that could not be read (`unreadable`).
+ */
+export const IMPORT_WARNING_KINDS = ['skipped-line', 'assumption', 'conflict', 'unreadable'] as const;
+export type ImportWarningKind = (typeof IMPORT_WARNING_KINDS)[number];
+
+/**
+ * A line an importer could not read, or an assumption it made: kept, with where it was, never
+ * silently dropped. `line` 0 means the whole file (or an assumption not tied to one line).
+ */
 export interface ImportWarning {
   file: string;
   line: number;
   message: string;
   text: string;
+  kind?: ImportWarningKind;
 }
 
 export interface HostFacts {

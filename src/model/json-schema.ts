@@ -11,7 +11,7 @@ import { zIoasState } from './ioas-state.js';
 const ADDRESS_JSON_SCHEMA = {
   description: 'An address or size: "0xfee00000", "4096", "2MiB", "1G" (binary units), or a JSON number that is a safe integer',
   anyOf: [
-    { type: 'string', pattern: '^\\s*-?\\s*(0[xX][0-9a-fA-F](_?[0-9a-fA-F])*|[0-9](_?[0-9])*\\s*([kKmMgGtTpPeE]([iI]?[bB])?|[bB])?)\\s*$' },
+    { type: 'string', pattern: '^\\s*-?\\s*(0[xX][0-9a-fA-F](_?[0-9a-fA-F])*|[0-9](_?[0-9])*\\s*([kKmMgGtTpPeE]([iI][bB])?|[bB])?)\\s*$' },
     { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
   ],
 };

@@ -1,21 +1,105 @@
 /**
- * Reading JSON files of host facts (and other JSON inputs) with errors that name the file.
+ * Reading input files — host facts, specs, layouts, IOAS states and the importers' text — with
+ * errors that name the file.
+ *
+ * Every input goes through {@link readInputBytes}: the path is checked with stat, opened
+ * without blocking and checked again with fstat before a byte is read, so a FIFO, a character or block device, a socket
+ * or a directory is refused with a message instead of hanging or reading forever (`/dev/zero`);
+ * a regular file is read up to a size cap, and a larger one is refused.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { InputError } from './errors.js';
 import type { HostFacts } from './host.js';
 import { rememberJsonSource } from './json-source.js';
+import { missingIommuFacts } from './import/assumptions.js';
 import { parseHostFacts } from './schema.js';
 
-/** Read and parse a JSON file; unreadable files and JSON syntax errors become {@link InputError}. */
-export function readJsonFile(file: string): unknown {
-  let text: string;
+/** The largest input file read (64 MiB): far above any real capture, far below memory limits. */
+export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+
+/** Options of {@link readInputBytes}. */
+export interface ReadInputOptions {
+  /** Refuse files larger than this many bytes (default {@link MAX_INPUT_BYTES}). */
+  maxBytes?: number;
+}
+
+/** What a non-regular file is, for the refusal message. */
+function fileKind(stat: Stats): string | undefined {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO (named pipe)';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSocket()) return 'a socket';
+  return stat.isFile() ? undefined : 'not a regular file';
+}
+
+/**
+ * The bytes of a regular file, at most `maxBytes` of them. Throws {@link InputError} naming the
+ * file when it cannot be opened, is not a regular file, or is larger than the cap (sysfs files
+ * report a size of 4096 whatever they hold, so the cap is checked on what is read, not on the
+ * reported size alone).
+ */
+export function readInputBytes(file: string, options: ReadInputOptions = {}): Buffer {
+  const maxBytes = options.maxBytes ?? MAX_INPUT_BYTES;
+  // stat before open: opening some devices acts on them (a tape rewinds); fstat after open
+  // closes the race with a file replaced in between.
+  let before: Stats;
   try {
-    text = readFileSync(file, 'utf8');
+    before = statSync(file);
   } catch (error) {
-    throw new InputError(`cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file });
+    throw new InputError(`cannot read: ${errorCode(error)}`, { file });
   }
-  return parseJsonText(text, file);
+  const kindBefore = fileKind(before);
+  if (kindBefore !== undefined) throw new InputError(`cannot read: this is ${kindBefore}, not a file`, { file });
+  let fd: number;
+  try {
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (error) {
+    throw new InputError(`cannot read: ${errorCode(error)}`, { file });
+  }
+  try {
+    const stat = fstatSync(fd);
+    const kind = fileKind(stat);
+    if (kind !== undefined) throw new InputError(`cannot read: this is ${kind}, not a file`, { file });
+    if (stat.size > maxBytes) throw tooLarge(file, maxBytes);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes + 1 - total));
+      let n: number;
+      try {
+        n = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (error) {
+        throw new InputError(`cannot read: ${errorCode(error)}`, { file });
+      }
+      if (n === 0) break;
+      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+      total += n;
+      if (total > maxBytes) throw tooLarge(file, maxBytes);
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A file's text as UTF-8 (see {@link readInputBytes}). */
+export function readInputText(file: string, options: ReadInputOptions = {}): string {
+  return readInputBytes(file, options).toString('utf8');
+}
+
+function tooLarge(file: string, maxBytes: number): InputError {
+  return new InputError(`file is larger than ${maxBytes} bytes, the most an input may hold; give a smaller extract`, { file });
+}
+
+function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+}
+
+/** Read and parse a JSON file; unreadable files and JSON syntax errors become {@link InputError}. */
+export function readJsonFile(file: string, options: ReadInputOptions = {}): unknown {
+  return parseJsonText(readInputText(file, options), file);
 }
 
 /** Parse JSON text; a syntax error names its line and column and what was found there. */
@@ -138,7 +222,14 @@ function locateJsonError(text: string): { offset: number; expected: string } {
   }
 }
 
-/** Read a host-facts JSON file (as written by `iova import`). */
+/**
+ * Read a host-facts JSON file (as written by `iova import`). A file that gives neither a
+ * platform nor an IOMMU geometry gets a warning saying so (answers would otherwise rest on the
+ * default whole-space geometry without a word).
+ */
 export function loadHostFile(file: string): HostFacts {
-  return parseHostFacts(readJsonFile(file), file);
+  const host = parseHostFacts(readJsonFile(file), file);
+  const warning = missingIommuFacts(host, file);
+  if (warning) host.warnings = [...host.warnings, warning];
+  return host;
 }

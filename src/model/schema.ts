@@ -9,6 +9,7 @@ import {
   type AcsFlags,
   BRIDGE_ROLES,
   type HostFacts,
+  IMPORT_WARNING_KINDS,
   NO_ACS,
   PROFILE_NAMES,
   RESERVED_REGION_TYPES,
@@ -186,7 +187,15 @@ export const zHostFacts = z.strictObject({
     .default({ hostBridges: [], bridges: [] }),
   sources: z.array(z.strictObject({ file: z.string(), kind: z.string() })).default([]),
   warnings: z
-    .array(z.strictObject({ file: z.string(), line: z.number().int(), message: z.string(), text: z.string() }))
+    .array(
+      z.strictObject({
+        file: z.string(),
+        line: z.number().int(),
+        message: z.string(),
+        text: z.string(),
+        kind: z.enum(IMPORT_WARNING_KINDS).optional(),
+      }),
+    )
     .default([]),
 });
 

@@ -15,7 +15,7 @@ import { hostGeometry } from './address-space.js';
  * a line), what, and the input text concerned ('' when there is none). `host` names the host
  * whose facts it is about, for answers over several hosts.
  */
-export type Warning = ImportWarning & { kind?: string; host?: string };
+export type Warning = ImportWarning & { host?: string };
 
 /** Assumptions a space's answer makes about its host, plus the warnings recorded on the host. */
 export function spaceWarnings(space: AddressSpace): Warning[] {
@@ -39,7 +39,7 @@ function hostGeometries(host: HostFacts): IommuGeometry[] {
 
 /** Why a geometry is an assumption, or undefined when the host facts state it. */
 function assumption(host: HostFacts, g: IommuGeometry): Warning | undefined {
-  const where = { file: g.source.file ?? host.sources[0]?.file ?? '', line: g.source.line ?? 0, text: '', kind: 'assumption' };
+  const where = { file: g.source.file ?? host.sources[0]?.file ?? '', line: g.source.line ?? 0, text: '', kind: 'assumption' as const };
   if (g.source.what === 'default geometry' && g.source.profile === undefined) {
     return { ...where, message: `host ${host.name} has no IOMMU facts and no platform profile: assumed a whole 64-bit aperture with 4 KiB pages` };
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { importText } from '../../src/model/import/index.js';
 import { parseResource } from '../../src/model/import/dmesg.js';
-import { bar, bridge, device, group, hostBridge, rangeList, regionList } from './helpers.js';
+import { bar, bridge, device, group, hostBridge, rangeList, regionList, lineWarnings } from './helpers.js';
 
 const log = (...lines: string[]) => lines.map((l, i) => `[    1.${String(i).padStart(6, '0')}] ${l}`).join('\n');
 
@@ -29,7 +29,7 @@ describe('kernel log importer', () => {
     expect(regionList(host.reservedRegions)).toEqual(['0xe8000-0xe8fff direct']);
     expect(host.reservedRegions[0].source.line).toBe(1);
     expect(host.reservedRegions[0].source.note).toMatch(/firmware bug: Your BIOS is broken; bad RMRR .* BIOS vendor: HP; Ver: P80/);
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('AMD-Vi and arm-smmu-v3 give the platform', () => {
@@ -59,7 +59,7 @@ describe('kernel log importer', () => {
       ['0x3f000000000', '0x3ef80000000'],
     ]);
     expect(rangeList(hostBridge(host, '0001:00').windows)).toEqual(['0x40000000-0x4fffffff']);
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('non-root bus resources are windows of the bridge to that bus, merged with the bridge named elsewhere', () => {
@@ -100,7 +100,7 @@ describe('kernel log importer', () => {
     expect(rangeList(port.windows)).toEqual(['0xab300000-0xab4fffff', '0x20bc0200000-0x20bc03fffff']);
     expect(port.windows.map((w) => w.prefetchable)).toEqual([false, true]);
     expect(port.windows[0].source.line).toBe(3);
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('BARs from "reg 0x…" and "BAR n: assigned"; a later assignment replaces the probe value', () => {
@@ -127,7 +127,7 @@ describe('kernel log importer', () => {
     expect(bar(fn1, 4)).toMatchObject({ start: 0xfcb00000n, is64: true, prefetchable: false });
     const vfBar = fn1.bars.find((b) => b.bar === undefined)!;
     expect(vfBar.source.what).toBe('SR-IOV VF BAR 0');
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('ACPI root bridges, powerpc TCE windows', () => {
@@ -162,21 +162,21 @@ describe('kernel log importer', () => {
       ),
       'bad.log',
     );
-    expect(host.warnings.map((w) => [w.file, w.line])).toEqual([
+    expect(lineWarnings(host).map((w) => [w.file, w.line])).toEqual([
       ['bad.log', 3],
       ['bad.log', 4],
       ['bad.log', 5],
       ['bad.log', 6],
       ['bad.log', 7],
     ]);
-    expect(host.warnings[0].message).toBe('bus resource not understood');
-    expect(host.warnings[1].text).toContain('DMAR: RMRR base: 0x000000bdf6e000 end: garbage');
+    expect(lineWarnings(host)[0].message).toBe('bus resource not understood');
+    expect(lineWarnings(host)[1].text).toContain('DMAR: RMRR base: 0x000000bdf6e000 end: garbage');
   });
 
   it('without timestamps: subsystem lines count as log in a kernel log, prose does not', () => {
     const host = importText(['DMAR: Host address width 39', 'iommu: Default domain type: Translated', 'this is not a log line'].join('\n'), 't.log');
     expect(host.platform?.addressWidth).toBe(39);
-    expect(host.warnings.map((w) => w.line)).toEqual([3]);
+    expect(lineWarnings(host).map((w) => w.line)).toEqual([3]);
   });
 
   it('parseResource reads the kernel\'s resource notation', () => {

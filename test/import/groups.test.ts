@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { importText } from '../../src/model/import/index.js';
-import { device, group } from './helpers.js';
+import { device, group, lineWarnings } from './helpers.js';
 
 describe('IOMMU group importer', () => {
   it('the listing script: one line per device, with its description', () => {
@@ -27,7 +27,7 @@ describe('IOMMU group importer', () => {
     const host = importText(['IOMMU Group 7:', '\t00:1c.0 PCI bridge: Intel Root Port', '\t00:1c.4 PCI bridge: Intel Root Port', 'IOMMU Group 8:', '\t03:00.0 USB controller: x'].join('\n'), 'g2');
     expect(group(host, 7).devices).toEqual(['0000:00:1c.0', '0000:00:1c.4']);
     expect(group(host, 8).devices).toEqual(['0000:03:00.0']);
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('find output and ls of a group\'s devices directory', () => {
@@ -49,13 +49,13 @@ describe('IOMMU group importer', () => {
     expect(group(host, 5).devices).toEqual(['0000:00:03.1']);
     expect(group(host, 25).devices).toEqual(['0000:05:00.0', '0000:05:00.1']);
     expect(group(host, 26).devices).toEqual(['0000:07:00.0']);
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('a malformed listing line is a warning', () => {
     const host = importText(['IOMMU Group 3 00:1f.0 ISA bridge', 'IOMMU Group three 00:1f.2 SATA'].join('\n'), 'bad.txt');
     expect(group(host, 3).devices).toEqual(['0000:00:1f.0']);
-    expect(host.warnings.map((w) => [w.line, w.message])).toEqual([
+    expect(lineWarnings(host).map((w) => [w.line, w.message])).toEqual([
       [2, 'IOMMU group listing line not understood: expected "IOMMU Group <N> <BDF> <description>"'],
     ]);
   });

@@ -62,3 +62,5 @@ export function bar(owner: { bars: Bar[] }, n: number | 'rom'): Bar {
   if (!found) throw new Error(`no BAR ${n}`);
   return found;
 }
+
+export { assumptions, lineWarnings } from './warned.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { importText } from '../../src/model/import/index.js';
-import { bridge, device, hostBridge, rangeList } from './helpers.js';
+import { bridge, device, hostBridge, rangeList, lineWarnings } from './helpers.js';
 
 const IOMEM = [
   '00000000-00000fff : Reserved',
@@ -49,14 +49,14 @@ describe('/proc/iomem importer', () => {
 
   it('a DMAR unit makes the platform intel-vtd; nothing is a warning', () => {
     expect(host.platform).toMatchObject({ profile: 'intel-vtd', source: { line: 11 } });
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('zeroed addresses (read without root) are reported once', () => {
     const zeroed = importText(['00000000-00000000 : PCI Bus 0000:00', '  00000000-00000000 : 0000:00:01.0', '00000000-00000000 : System RAM'].join('\n'), 'iomem');
     expect(zeroed.pci.hostBridges).toEqual([]);
-    expect(zeroed.warnings).toHaveLength(1);
-    expect(zeroed.warnings[0]).toMatchObject({ line: 1 });
-    expect(zeroed.warnings[0].message).toMatch(/as root/);
+    expect(lineWarnings(zeroed)).toHaveLength(1);
+    expect(lineWarnings(zeroed)[0]).toMatchObject({ line: 1 });
+    expect(lineWarnings(zeroed)[0].message).toMatch(/as root/);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { importText } from '../../src/model/import/index.js';
-import { bar, bridge, device, rangeList } from './helpers.js';
+import { bar, bridge, device, rangeList, lineWarnings } from './helpers.js';
 
 const SWITCH_PORT = [
   '0000:02:08.0 PCI bridge: PLX Technology, Inc. Device 8749 (rev ca) (prog-if 00 [Normal decode])',
@@ -45,7 +45,7 @@ describe('lspci importer', () => {
       },
     });
     expect(host.devices).toEqual([]); // a bridge with no group is not a device entry
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('an endpoint without domain, with -nn: BARs (virtual, disabled, ROM), group, description; I/O ports skipped', () => {
@@ -70,7 +70,7 @@ describe('lspci importer', () => {
     expect(bar(vf, 0).source).toEqual({ what: 'BAR0', file: 'vf.txt', line: 3, device: '0000:75:00.2' });
     expect(bar(vf, 2)).toMatchObject({ start: 0xfe000000n, last: 0xfe003fffn, disabled: true, prefetchable: false, is64: false });
     expect(bar(vf, 'rom')).toMatchObject({ start: 0xfea00000n, last: 0xfea0ffffn, disabled: true });
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('joins mail-wrapped lines: header, ACS flags, window size', () => {
@@ -98,13 +98,13 @@ describe('lspci importer', () => {
     expect(port.acs!.capability.directTranslated).toBe(true);
     expect(port.acs!.capability.egressControl).toBe(false);
     expect(port.acs!.control.directTranslated).toBe(false);
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('text at column 0 after a short line is not a wrap: the block ends and the text is reported', () => {
     const host = importText(['00:1f.0 ISA bridge: Intel LPC', 'This is all I could find.'].join('\n'), 'short.txt');
     expect(device(host, '0000:00:1f.0').description).toBe('ISA bridge: Intel LPC');
-    expect(host.warnings.map((w) => w.line)).toEqual([2]);
+    expect(lineWarnings(host).map((w) => w.line)).toEqual([2]);
   });
 
   it('disabled and closed windows are absent, not errors', () => {
@@ -120,7 +120,7 @@ describe('lspci importer', () => {
     );
     expect(rangeList(bridge(host, '0000:00:08.1').windows)).toEqual(['0xfce00000-0xfcefffff']);
     expect(bridge(host, '0000:00:08.1').role).toBe('unknown');
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('a bridge in an IOMMU group also has a device entry, its BARs stay on the bridge', () => {
@@ -152,7 +152,7 @@ describe('lspci importer', () => {
       ].join('\n'),
       'odd.txt',
     );
-    expect(host.warnings.map((w) => [w.line, w.message])).toEqual([
+    expect(lineWarnings(host).map((w) => [w.line, w.message])).toEqual([
       [2, 'BAR0 at 88042000000 has no [size=…]: lspci needs -v to show sizes'],
       [3, 'BAR1 address "zzz" is not hex'],
       [4, 'BAR line not understood: expected "Region N: Memory at <hex> (64-bit, prefetchable) [size=…]"'],
@@ -163,9 +163,9 @@ describe('lspci importer', () => {
 
   it('detail lines before any device header are reported', () => {
     const host = importText('        Region 2: Memory at 8a000000000 (64-bit, prefetchable) [size=128G]\n', 'cut.txt');
-    expect(host.warnings).toHaveLength(1);
-    expect(host.warnings[0]).toMatchObject({ file: 'cut.txt', line: 1 });
-    expect(host.warnings[0].message).toMatch(/outside any device block/);
+    expect(lineWarnings(host)).toHaveLength(1);
+    expect(lineWarnings(host)[0]).toMatchObject({ file: 'cut.txt', line: 1 });
+    expect(lineWarnings(host)[0].message).toMatch(/outside any device block/);
   });
 
   it('SR-IOV capability regions (VF BAR bases without sizes) are skipped', () => {
@@ -180,6 +180,6 @@ describe('lspci importer', () => {
       'pf.txt',
     );
     expect(rangeList(device(host, '0000:3b:00.0').bars)).toEqual(['0x90000000-0x91ffffff']);
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 });

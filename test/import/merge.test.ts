@@ -6,7 +6,7 @@ import { InputError } from '../../src/model/errors.js';
 import { importSources } from '../../src/model/import/index.js';
 import { parseHostFacts } from '../../src/model/schema.js';
 import { hostToJson } from '../../src/model/serialise.js';
-import { bridge, device, group, realdataDir, realdataFiles, regionList } from './helpers.js';
+import { bridge, device, group, realdataDir, realdataFiles, regionList, lineWarnings } from './helpers.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'iova-merge-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,9 +36,9 @@ describe('importSources', () => {
     expect(device(host, '0000:00:14.0').group).toBe(11);
     expect(group(host, 11).devices).toEqual(['0000:00:14.0']);
     expect(group(host, 12).devices).toEqual([]);
-    expect(host.warnings).toHaveLength(1);
-    expect(host.warnings[0]).toMatchObject({ file: second, line: 1, text: '[    0.5] pci 0000:00:14.0: Adding to iommu group 12' });
-    expect(host.warnings[0].message).toBe(
+    expect(lineWarnings(host)).toHaveLength(1);
+    expect(lineWarnings(host)[0]).toMatchObject({ file: second, line: 1, text: '[    0.5] pci 0000:00:14.0: Adding to iommu group 12' });
+    expect(lineWarnings(host)[0].message).toBe(
       `conflict: device 0000:00:14.0 in IOMMU group 12 here, but group 11 in ${first}:1; keeping group 11 (the first source wins)`,
     );
   });
@@ -49,14 +49,14 @@ describe('importSources', () => {
     const amd = file('amd.log', ['[    2.6] pci 0000:00:00.2: AMD-Vi: Found IOMMU cap 0x40']);
     const host = importSources([intel36, intel39, amd]);
     expect(host.platform).toMatchObject({ profile: 'intel-vtd', addressWidth: 36, source: { file: intel36 } });
-    expect(host.warnings.map((w) => [w.file, w.message])).toEqual([
+    expect(lineWarnings(host).map((w) => [w.file, w.message])).toEqual([
       [intel39, `conflict: address width 39 here, but address width 36 in ${intel36}:1; keeping address width 36 (the first source wins)`],
       [amd, `conflict: platform amd-vi here, but platform intel-vtd in ${intel36}:1; keeping platform intel-vtd (the first source wins)`],
     ]);
     // a width from a later source fills one the first did not give, without a conflict
     const bare = file('bare.log', ['[    0.1] DMAR: IOMMU enabled']);
     expect(importSources([bare, intel39]).platform).toMatchObject({ addressWidth: 39 });
-    expect(importSources([bare, intel39]).warnings).toEqual([]);
+    expect(lineWarnings(importSources([bare, intel39]))).toEqual([]);
   });
 
   it('a bridge known by BDF in one source and only by its bus in another is one bridge', () => {
@@ -97,20 +97,25 @@ describe('importSources', () => {
     const b = file('bar2.log', ['[    0.1] pci 0000:03:00.0: BAR 0: assigned [mem 0x93000000-0x930fffff]']);
     const host = importSources([a, b]);
     expect(device(host, '0000:03:00.0').bars).toMatchObject([{ bar: 0, start: 0x92e00000n }]);
-    expect(host.warnings.map((w) => [w.file, w.line])).toEqual([[b, 1]]);
-    expect(host.warnings[0].message).toMatch(/^conflict: BAR0 of 0000:03:00.0 at 0x93000000-0x930fffff here, but 0x92e00000-0x92efffff in .*bar1.txt:2/);
+    expect(lineWarnings(host).map((w) => [w.file, w.line])).toEqual([[b, 1]]);
+    expect(lineWarnings(host)[0].message).toMatch(/^conflict: BAR0 of 0000:03:00.0 at 0x93000000-0x930fffff here, but 0x92e00000-0x92efffff in .*bar1.txt:2/);
   });
 
   it('warnings come in source order, then line order', () => {
     const a = file('wa.txt', ['0x1000 0x1fff direct', 'prose one', 'prose two']);
     const b = file('wb.txt', ['prose three']);
-    const host = importSources([b, a]);
+    const c = file('wc.txt', ['0x2000 0x2fff direct', 'prose four']);
+    const host = importSources([c, a]);
     expect(host.warnings.map((w) => [path.basename(w.file), w.line])).toEqual([
-      ['wb.txt', 0], // nothing in wb.txt was recognised at all
-      ['wb.txt', 1],
+      ['wc.txt', 0], // no IOMMU facts in either source: an assumption about the whole host
+      ['wc.txt', 1], // the region names no group: an assumption at its line
+      ['wc.txt', 2],
+      ['wa.txt', 1],
       ['wa.txt', 2],
       ['wa.txt', 3],
     ]);
+    // A source that is not host facts at all is refused, at its first unrecognised line.
+    expect(() => importSources([b, a])).toThrow(expect.objectContaining({ file: b, line: 1 }));
   });
 
   it('unreadable sources are InputErrors naming the file', () => {

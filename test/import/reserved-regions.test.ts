@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { importText } from '../../src/model/import/index.js';
-import { device, group, regionList } from './helpers.js';
+import { device, group, regionList, lineWarnings } from './helpers.js';
 
 const text = (...lines: string[]) => `${lines.join('\n')}\n`;
 
@@ -11,7 +11,7 @@ describe('reserved_regions importer', () => {
     expect(host.reservedRegions[0].source).toMatchObject({ what: 'msi region', file: 'rr.txt', line: 1 });
     expect(host.reservedRegions[0].source.note).toMatch(/every device/);
     expect(host.sources).toEqual([{ file: 'rr.txt', kind: 'reserved-regions' }]);
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('grep . output: the group comes from each line\'s path', () => {
@@ -101,16 +101,16 @@ describe('reserved_regions importer', () => {
       'bad.txt',
     );
     expect(regionList(group(host, 2).reservedRegions)).toEqual(['0xfee00000-0xfeefffff msi']);
-    expect(host.warnings.map((w) => [w.file, w.line])).toEqual([
+    expect(lineWarnings(host).map((w) => [w.file, w.line])).toEqual([
       ['bad.txt', 3],
       ['bad.txt', 4],
       ['bad.txt', 5],
       ['bad.txt', 6],
     ]);
-    expect(host.warnings[0].message).toMatch(/unknown reserved-region type "bogus"/);
-    expect(host.warnings[0].text).toBe('0x0000000000001000 0x0000000000001fff bogus');
-    expect(host.warnings[1].message).toMatch(/start is above end/);
-    expect(host.warnings[2].message).toMatch(/not a reserved_regions line/);
-    expect(host.warnings[3].message).toMatch(/not recognised as reserved_regions output/);
+    expect(lineWarnings(host)[0].message).toMatch(/unknown reserved-region type "bogus"/);
+    expect(lineWarnings(host)[0].text).toBe('0x0000000000001000 0x0000000000001fff bogus');
+    expect(lineWarnings(host)[1].message).toMatch(/start is above end/);
+    expect(lineWarnings(host)[2].message).toMatch(/not a reserved_regions line/);
+    expect(lineWarnings(host)[3].message).toMatch(/not recognised as reserved_regions output/);
   });
 });

@@ -1,12 +1,13 @@
 /**
- * Never fatal: whatever text arrives, the importers return host facts (with warnings) that
- * round-trip through JSON. Inputs are random mixes of real-data lines, mangled copies of them
+ * Never a raw error: whatever text arrives, the importers return host facts (with warnings)
+ * that round-trip through JSON, or refuse text that is not host facts with a located InputError. Inputs are random mixes of real-data lines, mangled copies of them
  * and arbitrary strings.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/model/errors.js';
 import { importText } from '../../src/model/import/index.js';
 import { parseHostFacts } from '../../src/model/schema.js';
 import { hostToJson } from '../../src/model/serialise.js';
@@ -27,7 +28,16 @@ describe('robustness', () => {
   it('any mix of lines imports without throwing and round-trips', () => {
     fc.assert(
       fc.property(fc.array(line, { maxLength: 40 }), (lines) => {
-        const host = importText(lines.join('\n'), 'fuzz.txt');
+        let host;
+        try {
+          host = importText(lines.join('\n'), 'fuzz.txt');
+        } catch (error) {
+          // Text that is not host facts at all is refused, located at a line of it.
+          expect(error).toBeInstanceOf(InputError);
+          expect(error).toMatchObject({ file: 'fuzz.txt' });
+          expect((error as InputError).line).toBeGreaterThanOrEqual(1);
+          return;
+        }
         expect(parseHostFacts(JSON.parse(hostToJson(host)))).toEqual(host);
         for (const w of host.warnings) expect(w.line).toBeLessThanOrEqual(lines.length);
       }),

@@ -8,7 +8,7 @@ import type { HostFacts } from '../../src/model/host.js';
 import { importSources, parseConfigSpace, readSysfsRoot, SYSFS_CAPTURE_SCRIPT } from '../../src/model/import/index.js';
 import { parseHostFacts } from '../../src/model/schema.js';
 import { hostToJson } from '../../src/model/serialise.js';
-import { bar, bridge, device, group, hostBridge, rangeList, regionList } from './helpers.js';
+import { bar, bridge, device, group, hostBridge, rangeList, regionList, lineWarnings } from './helpers.js';
 
 const temps: string[] = [];
 function tempDir(): string {
@@ -107,7 +107,7 @@ function fakeTree(root: string, options: { symlinks: boolean }): void {
 
 function expectFakeFacts(host: HostFacts): void {
   expect(host.platform).toMatchObject({ profile: 'intel-vtd', addressWidth: 39 });
-  expect(host.platform!.source.note).toMatch(/smallest over 2 units \(others: 48\)/);
+  expect(host.platform!.source.note).toMatch(/smallest of 2 readings \(others: 48 bits\)/);
   expect(regionList(group(host, 3).reservedRegions)).toEqual(['0xbdf6e000-0xbdf84fff direct', '0xfee00000-0xfeefffff msi']);
   expect(group(host, 3).reservedRegions[0].source).toMatchObject({ line: 1, group: 3 });
   expect(group(host, 3).devices).toEqual(['0000:01:00.0']);
@@ -160,7 +160,7 @@ describe('sysfs reader', () => {
       { file: path.join(root, 'proc/iomem'), kind: 'iomem' },
     ]);
     expect(group(host, 3).reservedRegions[0].source.file).toBe(path.join(root, 'sys/kernel/iommu_groups/3/reserved_regions'));
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('the capture script archives a tree that reads back the same (symlinks become copies)', () => {
@@ -176,7 +176,7 @@ describe('sysfs reader', () => {
     expect(listing).toBe(''); // no symlinks left
     const host = readSysfsRoot(extracted);
     expectFakeFacts(host);
-    expect(host.warnings).toEqual([]);
+    expect(lineWarnings(host)).toEqual([]);
   });
 
   it('accepts plain directories (no symlinks) and tar-style NUL padding', () => {
@@ -214,7 +214,7 @@ describe('sysfs reader', () => {
     expect(group(host, 0).devices).toEqual(['platform:fsl-mc-dprc.1']);
     expect(regionList(group(host, 0).reservedRegions)).toEqual(['0x8000000-0x80fffff sw-msi']);
     expect(group(host, 1).reservedRegions).toEqual([]);
-    expect(host.warnings).toEqual([
+    expect(lineWarnings(host)).toEqual([
       { file: path.join(groups, '0/reserved_regions'), line: 2, message: 'not a reserved_regions line: expected "0x<start> 0x<end> <type>"', text: 'not a region' },
     ]);
     expect(parseHostFacts(JSON.parse(hostToJson(host)))).toEqual(host);
@@ -224,7 +224,7 @@ describe('sysfs reader', () => {
     const root = tempDir();
     mkdirSync(path.join(root, 'sys/kernel/iommu_groups'), { recursive: true });
     const host = readSysfsRoot(root);
-    expect(host.warnings.map((w) => w.message)).toEqual(['no IOMMU groups: the kernel has no IOMMU enabled (or this is not a host with one)']);
+    expect(lineWarnings(host).map((w) => w.message)).toEqual(['no IOMMU groups: the kernel has no IOMMU enabled (or this is not a host with one)']);
     const empty = tempDir();
     expect(() => readSysfsRoot(empty)).toThrow(InputError);
     expect(() => readSysfsRoot(empty)).toThrow(/no sysfs data here/);

@@ -30,9 +30,8 @@ describe('parseAddress', () => {
     ['0', 0n],
     ['0xffffffffffffffff', MAX_ADDRESS],
     ['15E', 15n << 60n],
-    // In this domain KB means 1024 bytes too ("4KB pages").
-    ['4KB', 4096n],
     ['512b', 512n],
+    ['512B', 512n],
   ])('reads %s', (text, value) => {
     expect(parseAddress(text)).toBe(value);
   });
@@ -54,6 +53,16 @@ describe('parseAddress', () => {
     ['banana', /"banana" is not a number/],
     ['0x', /is not a number/],
     ['', /is not a number/],
+    // Decimal (SI) suffixes are refused, never read as binary: 1022GB is not 1022 GiB.
+    ['1022GB', /"GB" is a decimal \(SI\) unit and is not accepted; write GiB or G/],
+    ['4KB', /"KB" is a decimal \(SI\) unit/],
+    ['4kB', /"kB" is a decimal \(SI\) unit/],
+    ['2 MB', /"MB" is a decimal \(SI\) unit/],
+    ['1TB', /"TB" is a decimal \(SI\) unit/],
+    // Numbers past 64 bits are refused before any conversion, whatever their length.
+    ['1'.repeat(25), /64 bits/],
+    ['0x' + 'f'.repeat(17), /64 bits/],
+    ['9'.repeat(1_000_000), /too long for a 64-bit number/],
   ])('rejects %s', (input, message) => {
     expect(() => parseAddress(input as string | number)).toThrowError(message);
   });
@@ -66,6 +75,16 @@ describe('parseAddress', () => {
       expect(error).toBeInstanceOf(InputError);
       expect((error as Error).message).toContain('"0xzz"');
     }
+  });
+
+  it('the binary spellings of one size agree, and leading zeros or separators do not change a value', () => {
+    for (const [letter, shift] of [['K', 10n], ['M', 20n], ['G', 30n], ['T', 40n], ['P', 50n]] as const) {
+      expect(parseAddress(`3${letter}`)).toBe(3n << shift);
+      expect(parseAddress(`3${letter.toLowerCase()}ib`)).toBe(3n << shift);
+      expect(parseAddress(`3 ${letter}iB`)).toBe(3n << shift);
+    }
+    expect(parseAddress(`${'0'.repeat(30)}18446744073709551615`)).toBe(MAX_ADDRESS);
+    expect(parseAddress('0x0000_0000_0000_0000_00ff')).toBe(255n);
   });
 
   it('rejects a zero size', () => {

@@ -14,7 +14,10 @@ command accepts. Each source is detected by content:
   /proc/iomem          host-bridge and nested bridge windows, device resources
   dmesg                DMAR width and RMRRs, AMD-Vi, root-bus and bridge windows, groups
 
-Lines that cannot be read are reported (file:line) and skipped; the rest is kept.
+Lines that cannot be read are reported (file:line) and skipped; the rest is kept. What the
+facts had to assume (no IOMMU facts, the address width, an RMRR's device scope, capabilities
+hidden from a non-root reader) is reported too and recorded in the host file's "warnings".
+A file that is not any of these formats is refused (exit 2).
 
 Options:
   -o, --output FILE    write the host file here (default: standard output)
@@ -40,7 +43,9 @@ const command: Command = {
     }
     const summary = host.sources.map((s) => `${s.file} (${s.kind})`).join(', ');
     io.err(`imported ${summary}: ${host.devices.length} devices, ${host.groups.length} IOMMU groups, ${host.pci.bridges.length} bridges`);
-    for (const w of host.warnings) io.err(`${w.file}:${w.line}: skipped: ${w.message}`);
+    // Conflict messages say "conflict:" themselves.
+    const label = (kind?: string) => (kind === 'assumption' ? 'assumed: ' : kind === 'conflict' ? '' : 'skipped: ');
+    for (const w of host.warnings) io.err(`${w.file}:${w.line}: ${label(w.kind)}${w.message}`);
     return EXIT.ok;
   },
 };

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { replayTrace } from '../../allocators/dma-iova/replay.js';
 import { InputError } from '../../model/errors.js';
+import { readInputText } from '../../model/load.js';
 import { type Command, EXIT, parseCommandArgs } from '../command.js';
 
 const help = `Usage: iova replay <trace-file> [--policy linux|default]
@@ -26,12 +26,7 @@ const command: Command = {
     const policy = values.policy ?? 'linux';
     if (policy !== 'linux' && policy !== 'default') throw new InputError(`unknown allocator policy "${policy}"; expected linux or default`);
     const file = positionals[0];
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new InputError(`cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file });
-    }
+    const text = readInputText(file);
     let lines: string[];
     try {
       lines = replayTrace(text, policy);

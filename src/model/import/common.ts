@@ -70,12 +70,18 @@ export function provenance(what: string, file: string | undefined, line: number 
   return out;
 }
 
+const NOTE_LIMIT = 2000;
+const NOTES_DROPPED = '; (further notes on this fact not kept)';
+
 /**
  * A copy of `p` with `note` appended to its note. Leading `; `-separated parts of `note` that
  * `p`'s note already says are not repeated (the same fact read twice adds only what is new).
  */
 export function withNote(p: Provenance, note: string): Provenance {
   if (p.note === undefined) return { ...p, note };
+  // One fact read many times with different notes (a log repeating a firmware-bug message)
+  // must not grow a note without bound, nor cost a scan of it per repeat.
+  if (p.note.length >= NOTE_LIMIT) return p.note.endsWith(NOTES_DROPPED) ? p : { ...p, note: `${p.note}${NOTES_DROPPED}` };
   const parts = note.split('; ');
   while (parts.length > 0 && p.note.includes(parts[0])) parts.shift();
   return parts.length === 0 ? p : { ...p, note: `${p.note}; ${parts.join('; ')}` };
@@ -85,6 +91,8 @@ export function withNote(p: Provenance, note: string): Provenance {
 export function hexValue(text: string): bigint | undefined {
   const digits = text.replace(/^0x/i, '');
   if (!/^[0-9a-f]+$/i.test(digits)) return undefined;
+  // More than 16 significant digits cannot be below 2^64: refuse before converting.
+  if (digits.length > 16 && digits.replace(/^0+/, '').length > 16) return undefined;
   const value = BigInt(`0x${digits}`);
   return value <= MAX_ADDRESS ? value : undefined;
 }

@@ -2,10 +2,14 @@
  * Kernel log (`dmesg`, `journalctl -k`, syslog), with or without timestamps or syslog prefixes.
  *
  * Message families read:
- * - `DMAR: Host address width N` → platform intel-vtd with that width; any other `DMAR:` or
- *   `DMAR-IR:` line → platform intel-vtd.
+ * - Intel VT-d (see vtd.ts for the width rule): `DMAR: dmarN: … cap <hex> ecap <hex>` → the
+ *   unit's domain width from its capability register; `… iommu width (N) is not sufficient
+ *   for the mapped address` → the width the kernel enforced on a map or attach. The smallest
+ *   of these is the platform's width. `DMAR: Host address width N` (the host's physical
+ *   width) is used only when neither is in the log, and then with a warning. Any other
+ *   `DMAR:` or `DMAR-IR:` line → platform intel-vtd.
  * - `DMAR: RMRR base: 0x… end: 0x…` → a `direct` region. The log does not give the RMRR's
- *   device scope, so it goes to the host (every device) with a note saying so.
+ *   device scope, so it goes to the host (every device), with a warning saying so.
  *   `DMAR: [Firmware Bug]: … RMRR [a-b] …` lines are noted on that RMRR (creating it when the
  *   base/end line is not in the excerpt), never duplicated.
  * - `AMD-Vi:` anywhere in a message → platform amd-vi; `arm-smmu-v3 …: ias N-bit` → platform
@@ -38,10 +42,11 @@
 import { isPowerOfTwo } from '../address.js';
 import type { PlatformSpec, ProfileName } from '../host.js';
 import { formatBus, normaliseBdf, parseBdf } from '../pci.js';
-import type { IovaRange } from '../range.js';
+import { formatRange, type IovaRange } from '../range.js';
 import { BDF_PATTERN, busNumber, hexRange, hexValue, type LineVerdicts, provenance, segmentNumber } from './common.js';
 import type { SourceLine } from './lines.js';
 import { type HostBuilder } from './merge.js';
+import { describeVtdWidth, recordVtdWidth, vtdDomainWidth, type WidthReading } from './vtd.js';
 
 /** A log message and the lines that continue it. */
 interface Message {
@@ -63,8 +68,10 @@ const RMRR_NOTE = 'the kernel log does not give the RMRR\'s device scope, so it 
 const BYPASS_NOTE =
   'devices can also reach memory untranslated through the bypass window, which is not an IOVA window and is not modelled';
 
+const IOMMU_WIDTH = /iommu width \((\d{1,3})\) is not sufficient/;
+
 const FAMILY =
-  /^(?:DMAR(?:-IR)?:|pci_bus \S+: |pci \S+\s*: (?:PCI bridge to|bridge window|BAR \d|reg 0x|ROM \[|\[PE#)|ACPI: PCI Root Bridge|PCI host bridge to bus|arm-smmu-v3[\s.])|(?:^|\s)AMD-Vi:/;
+  /iommu width \(\d+\) is not sufficient|^(?:DMAR(?:-IR)?:|pci_bus \S+: |pci \S+\s*: (?:PCI bridge to|bridge window|BAR \d|reg 0x|ROM \[|\[PE#)|ACPI: PCI Root Bridge|PCI host bridge to bus|arm-smmu-v3[\s.])|(?:^|\s)AMD-Vi:/;
 
 /** Whether a line is one of the kernel-log message families this importer reads. */
 export function isDmesgFactLine(line: SourceLine): boolean {
@@ -103,7 +110,7 @@ export function importDmesg(
 ): void {
   const tce = new Map<string, TceWindow>();
   const bypass = new Set<string>();
-  const ctx = { builder, file };
+  const ctx: Context = { builder, file, widths: [], rmrrs: new Set() };
   for (const message of joinMessages(lines)) {
     const first = message.lines[0];
     const isLog = first.logPrefix || (options.kernelLog === true && KERNELISH.test(message.text));
@@ -114,6 +121,14 @@ export function importDmesg(
       verdicts.problem(first, verdict.problem);
       message.lines.slice(1).forEach((l) => verdicts.known(l));
     } else if (verdict === 'known' || isLog) mark((l) => verdicts.known(l));
+  }
+  // The capability registers or the kernel's own width beat the DMAR table's host width.
+  if (!recordVtdWidth(builder, file, ctx.widths) && ctx.hostAddressWidth) {
+    const { width, line } = ctx.hostAddressWidth;
+    builder.setPlatform(
+      { profile: 'intel-vtd', addressWidth: width, source: provenance('DMAR host address width', file, line) },
+      { weakWidth: true },
+    );
   }
   // PEs with the same window give one geometry, noting which PEs have it.
   const windows = new Map<string, { first: TceWindow; pes: string[]; bypass: boolean }>();
@@ -172,6 +187,12 @@ type MessageVerdict = 'fact' | 'known' | 'none' | { problem: string };
 interface Context {
   builder: HostBuilder;
   file: string;
+  /** VT-d domain widths read (capability registers, map failures); the least is kept. */
+  widths: WidthReading[];
+  /** The DMAR table's host address width, kept in case nothing better is in the log. */
+  hostAddressWidth?: { width: number; line: number };
+  /** RMRRs already warned about. */
+  rmrrs: Set<string>;
 }
 
 function readMessage(
@@ -193,19 +214,37 @@ function readMessage(
   };
 
   // --- Intel VT-d -------------------------------------------------------------------------
+  if ((m = IOMMU_WIDTH.exec(text))) {
+    const width = Number(m[1]);
+    if (!validWidth(width)) return { problem: 'iommu width not understood (expected 1 to 64 bits)' };
+    platform('intel-vtd', 'DMAR message');
+    ctx.widths.push({ width, line, what: 'VT-d domain width the kernel enforced', note: 'intel_iommu_map() refused an address above it' });
+    return 'fact';
+  }
   if (/^DMAR(?:-IR)?:/.test(text)) {
     if (/^DMAR: Host address width/.test(text)) {
       m = /^DMAR: Host address width (\d{1,2})$/.exec(text);
       if (!m || !validWidth(Number(m[1]))) return { problem: 'DMAR host address width not understood (expected 1 to 64 bits)' };
-      platform('intel-vtd', 'DMAR host address width', Number(m[1]));
+      platform('intel-vtd', 'DMAR table');
+      ctx.hostAddressWidth ??= { width: Number(m[1]), line };
       return 'fact';
     }
+    if ((m = /^DMAR: (dmar\d+): reg_base_addr \S+ ver \S+ cap ([0-9a-f]{1,16}) ecap [0-9a-f]+$/i.exec(text))) {
+      const vtd = vtdDomainWidth(hexValue(m[2])!);
+      if (!vtd) return { problem: `capability register of ${m[1]} supports no address width (SAGAW is 0)` };
+      const { width, note } = describeVtdWidth(m[1], vtd);
+      platform('intel-vtd', 'DMAR unit');
+      ctx.widths.push({ width, line, what: 'VT-d domain width (capability register)', note });
+      return 'fact';
+    }
+    if (/^DMAR: dmar\d+: reg_base_addr/.test(text)) return { problem: 'DMAR unit line not understood: expected "… cap <hex> ecap <hex>"' };
     if (/^DMAR: RMRR base/.test(text)) {
       m = /^DMAR: RMRR base: (0x[0-9a-f]+) end: (0x[0-9a-f]+)$/i.exec(text);
       const range = m ? hexRange(m[1], m[2]) : undefined;
       if (!range) return { problem: 'RMRR not understood: expected "DMAR: RMRR base: 0x… end: 0x…"' };
       platform('intel-vtd', 'DMAR table');
       builder.addHostRegion({ ...range, type: 'direct', source: at('RMRR', { note: RMRR_NOTE }) });
+      rmrrScopeUnknown(ctx, range, line);
       return 'fact';
     }
     if ((m = /^DMAR: \[Firmware Bug\]: (.*RMRR \[(0x[0-9a-f]+)-(0x[0-9a-f]+)\].*)$/i.exec(text))) {
@@ -213,6 +252,7 @@ function readMessage(
       if (!range) return { problem: 'RMRR range in the firmware-bug message not understood' };
       platform('intel-vtd', 'DMAR table');
       builder.addHostRegion({ ...range, type: 'direct', source: at('RMRR', { note: `${RMRR_NOTE}; firmware bug: ${m[1]}` }) });
+      rmrrScopeUnknown(ctx, range, line);
       return 'fact';
     }
     platform('intel-vtd', 'DMAR message');
@@ -237,11 +277,14 @@ function readMessage(
   }
   if (/^pci_bus \S+: (?:root bus )?resource/.test(text)) return { problem: 'bus resource not understood' };
 
-  if ((m = /^ACPI: PCI Root Bridge \[(\w+)\] \(domain ([0-9a-f]{4}) \[bus ([0-9a-f]{2})-([0-9a-f]{2})\]\)/i.exec(text))) {
+  // A root bridge with one bus prints `[bus 00]`, with several `[bus 00-7e]`.
+  if ((m = /^ACPI: PCI Root Bridge \[(\w+)\] \(domain ([0-9a-f]{4}) \[bus ([0-9a-f]{2})(?:-([0-9a-f]{2}))?\]\)/i.exec(text))) {
     const segment = segmentNumber(m[2])!;
     const first = busNumber(m[3])!;
+    const last = m[4] !== undefined ? busNumber(m[4])! : first;
+    if (last < first) return { problem: 'ACPI root bridge bus range ends below its start' };
     const hb = builder.hostBridge(segment, first, at('host bridge', { note: `ACPI root bridge ${m[1]}` }));
-    builder.setHostBridgeBusLast(hb, busNumber(m[4])!, at('host bridge bus range', { port: formatBus(segment, first) }));
+    builder.setHostBridgeBusLast(hb, last, at('host bridge bus range', { port: formatBus(segment, first) }));
     return 'fact';
   }
   if (/^ACPI: PCI Root Bridge/.test(text)) return { problem: 'ACPI root bridge not understood' };
@@ -361,6 +404,14 @@ function readMessage(
     { chronological: true },
   );
   return 'fact';
+}
+
+/** Warn once per RMRR (at its first line) that its device scope is unknown. */
+function rmrrScopeUnknown(ctx: Context, range: IovaRange, line: number): void {
+  const key = formatRange(range);
+  if (ctx.rmrrs.has(key)) return;
+  ctx.rmrrs.add(key);
+  ctx.builder.assume(provenance('RMRR', ctx.file, line), `device scope of RMRR ${key} unknown: ${RMRR_NOTE}`);
 }
 
 function validWidth(bits: number): boolean {

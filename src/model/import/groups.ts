@@ -5,7 +5,10 @@
  * - kernel log lines `pci 0000:00:14.0: Adding to iommu group 11` (and the older
  *   `iommu: Adding device 0000:00:14.0 to group 11`);
  * - paths `…/iommu_groups/31/devices/0000:06:00.0` (`find` output), and the BDFs printed by
- *   `ls /sys/kernel/iommu_groups/25/devices/` after that command.
+ *   `ls /sys/kernel/iommu_groups/25/devices/` after that command;
+ * - a device's `iommu_group` link: `ls -l` output (`…/0000:01:00.0/iommu_group ->
+ *   ../../../../kernel/iommu_groups/14`), or the target printed by `readlink [-f]
+ *   …/0000:01:00.0/iommu_group` after that command (`/sys/kernel/iommu_groups/14`).
  */
 import { normaliseBdf } from '../pci.js';
 import { BDF_PATTERN, type LineVerdicts, provenance } from './common.js';
@@ -23,18 +26,23 @@ const KERNEL_FAMILY = /Adding (?:device \S+ )?to (?:iommu )?group/;
 const GROUP_DEVICE_PATH = new RegExp(`^(?:\\S*?iommu_groups/|\\.?/?)(\\d{1,9})/devices/(${BDF})/?$`);
 const LS_DEVICES = /iommu_groups\/(\d{1,9})\/devices\/?(?:\s|$)/;
 const LS_LONG = new RegExp(`\\s(${BDF}) -> \\S+$`);
+const GROUP_LINK = new RegExp(`(?:^|/)(${BDF})/iommu_group -> \\S*iommu_groups/(\\d{1,9})/?$`);
+const LINK_COMMAND = new RegExp(`^(?:readlink|realpath)\\b.*/(${BDF})/iommu_group/?$`);
+const LINK_TARGET = /^\S*iommu_groups\/(\d{1,9})\/?$/;
 
 /** Whether a line states (or tries to state) IOMMU group membership. */
 export function isGroupLine(line: SourceLine): boolean {
   if (line.role !== 'content') return false;
   const text = line.message;
-  return KERNEL_FAMILY.test(text) || (!line.logPrefix && (LISTING_FAMILY.test(text) || GROUP_DEVICE_PATH.test(text)));
+  return KERNEL_FAMILY.test(text) || (!line.logPrefix && (LISTING_FAMILY.test(text) || GROUP_DEVICE_PATH.test(text) || GROUP_LINK.test(text)));
 }
 
 /** Read group membership lines of `lines` into `builder`. */
 export function importGroups(lines: readonly SourceLine[], builder: HostBuilder, file: string, verdicts: LineVerdicts): void {
   // Group whose members the following lines list (after `IOMMU Group N:` or `ls …/N/devices`).
   let listing: number | undefined;
+  // Device whose iommu_group link target the next line prints (after `readlink …/iommu_group`).
+  let linkOf: string | undefined;
   const member = (line: SourceLine, group: number, bdf: string, description?: string) => {
     const id = normaliseBdf(bdf);
     const source = provenance('IOMMU group membership', file, line.line, { group, device: id });
@@ -47,8 +55,16 @@ export function importGroups(lines: readonly SourceLine[], builder: HostBuilder,
     if (line.role === 'prompt') {
       const ls = line.command?.startsWith('ls') ? LS_DEVICES.exec(line.command) : null;
       listing = ls ? Number(ls[1]) : undefined;
+      linkOf = LINK_COMMAND.exec(line.command ?? '')?.[1];
       continue;
     }
+    const target = linkOf !== undefined && line.role !== 'blank' ? LINK_TARGET.exec(line.message) : null;
+    if (target) {
+      member(line, Number(target[1]), linkOf!);
+      linkOf = undefined;
+      continue;
+    }
+    if (line.role !== 'blank') linkOf = undefined;
     if (line.role === 'path') {
       // `find /sys/kernel/iommu_groups -type l` prints paths on lines of their own.
       const m = GROUP_DEVICE_PATH.exec(line.message);
@@ -66,7 +82,12 @@ export function importGroups(lines: readonly SourceLine[], builder: HostBuilder,
       else if (KERNEL_FAMILY.test(text)) verdicts.problem(line, 'IOMMU group assignment not understood');
       continue;
     }
-    let m = LISTING.exec(text);
+    let m = GROUP_LINK.exec(text);
+    if (m) {
+      member(line, Number(m[2]), m[1]);
+      continue;
+    }
+    m = LISTING.exec(text);
     if (m) {
       member(line, Number(m[1]), m[2], m[3] || undefined);
       listing = undefined;

@@ -6,14 +6,17 @@
  * laid out like a Linux root (the live `/`, or a capture made with
  * {@link SYSFS_CAPTURE_SCRIPT}). Every fact carries its provenance (file as named, 1-based
  * line); every line that could not be read is an {@link ImportWarning}, never silently
- * dropped and never fatal. Unreadable files and directories are {@link InputError}s.
+ * dropped. Unreadable files and directories, FIFOs, devices, files above the size cap and files
+ * that are not host facts at all are {@link InputError}s.
  *
  * @see text.ts for the warning rule, merge.ts for how sources merge and which wins on conflict.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { InputError } from '../errors.js';
 import type { HostFacts } from '../host.js';
+import { readInputBytes } from '../load.js';
+import { stripNulPadding } from './lines.js';
 import { HostBuilder } from './merge.js';
 import { readSysfsInto } from './sysfs.js';
 import { importTextInto } from './text.js';
@@ -31,7 +34,8 @@ export interface ImportOptions {
 
 /**
  * Import text (the content of `file`, which names it in provenance and warnings) into host
- * facts. Never throws on content: what cannot be read becomes a warning.
+ * facts. What cannot be read becomes a warning; text that is not host facts at all (no line
+ * gave a fact, most were not recognised) is an {@link InputError} at its first unrecognised line.
  */
 export function importText(text: string, file: string, options: ImportOptions = {}): HostFacts {
   const builder = new HostBuilder(options.name ?? hostName(file));
@@ -50,9 +54,10 @@ export function importSources(paths: readonly string[], options: ImportOptions =
   for (const path of paths) {
     let isDirectory: boolean;
     try {
+      // stat, not open: it neither blocks on a FIFO nor reads a device; readInputBytes refuses those.
       isDirectory = statSync(path).isDirectory();
     } catch (error) {
-      throw new InputError(`cannot read: ${errorCode(error)}`, { file: path });
+      throw new InputError(`cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file: path });
     }
     if (isDirectory) readSysfsInto(builder, path);
     else importTextInto(builder, readTextFile(path), path);
@@ -62,22 +67,24 @@ export function importSources(paths: readonly string[], options: ImportOptions =
 
 /** A text file's content; archives and other binary files are refused with a hint. */
 function readTextFile(path: string): string {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new InputError(`cannot read: ${errorCode(error)}`, { file: path });
-  }
+  const bytes = readInputBytes(path);
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     throw new InputError('this is a gzip archive: extract it (tar -xzf) and import the directory', { file: path });
   }
-  const text = bytes.toString('utf8').replace(/\0+$/, '');
-  if (text.includes('\0')) throw new InputError('not a text file (it contains NUL bytes)', { file: path });
+  const text = stripNulPadding(bytes.toString('utf8'));
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    const line = countLines(text, nul);
+    throw new InputError('not a text file (it contains NUL bytes)', { file: path, line });
+  }
   return text;
 }
 
-function errorCode(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+/** The 1-based line number of offset `at`. */
+function countLines(text: string, at: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) line++;
+  return line;
 }
 
 function hostName(path: string): string {

@@ -70,12 +70,13 @@ const PROMPTS = [
 
 /** Split a file into cleaned lines (see {@link SourceLine}). */
 export function splitLines(text: string): SourceLine[] {
-  const physical = text.replace(/\0+$/, '').split(/\r?\n/);
+  const physical = stripNulPadding(text).split(/\r?\n/);
   if (physical.length > 0 && physical[physical.length - 1] === '') physical.pop();
   const out: SourceLine[] = [];
   let inHeader = true;
   physical.forEach((raw, index) => {
-    const body = raw.replace(QUOTE, '').replace(/\s+$/, '');
+    // trimEnd, not /\s+$/: the regex retries at every space of a long run (quadratic).
+    const body = raw.replace(QUOTE, '').trimEnd();
     let rest = body.trimStart();
     let logPrefix = false;
     const syslog = SYSLOG_PREFIX.exec(rest);
@@ -94,6 +95,16 @@ export function splitLines(text: string): SourceLine[] {
     out.push({ line: index + 1, raw, body, message, logPrefix, role, ...(command !== undefined ? { command } : {}) });
   });
   return out;
+}
+
+/**
+ * `text` without trailing NUL bytes (sysfs captures are padded with them), found by a scan
+ * from the end: `/\0+$/` would retry at every NUL of a long run that is not at the end.
+ */
+export function stripNulPadding(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0) end--;
+  return end === text.length ? text : text.slice(0, end);
 }
 
 function classify(body: string, logPrefix: boolean, inHeader: boolean): { role: LineRole; command?: string } {

@@ -76,7 +76,21 @@ export function isLspciLine(line: SourceLine): boolean {
 
 /** Read lspci blocks of `lines` into `builder`. */
 export function importLspci(lines: readonly SourceLine[], builder: HostBuilder, file: string, verdicts: LineVerdicts): void {
-  for (const block of splitBlocks(lines, verdicts)) readBlock(block, builder, file, verdicts);
+  const hidden: Array<{ bdf: string; line: number; bridge: boolean }> = [];
+  for (const block of splitBlocks(lines, verdicts)) {
+    const read = readBlock(block, builder, file, verdicts);
+    if (read.capabilitiesHidden !== undefined) hidden.push({ bdf: block.bdf, line: read.capabilitiesHidden, bridge: read.bridge });
+  }
+  // lspci run without root prints `Capabilities: <access denied>`: ACS and port types unseen.
+  if (hidden.length > 0) {
+    const bridges = hidden.filter((h) => h.bridge).length;
+    builder.assume(
+      provenance('lspci capabilities', file, hidden[0].line),
+      `lspci ran without root: the capabilities of ${hidden.length} function${hidden.length === 1 ? '' : 's'}` +
+        `${bridges > 0 ? ` (${bridges} bridge${bridges === 1 ? '' : 's'})` : ''} are hidden ("<access denied>"), so ACS ` +
+        'bits and PCIe port types are unknown and peer-to-peer facts are missing; run "sudo lspci -vvv"',
+    );
+  }
 }
 
 function splitBlocks(lines: readonly SourceLine[], verdicts: LineVerdicts): Block[] {
@@ -123,7 +137,15 @@ function wrapped(logical: Logical): boolean {
   return logical.lines[logical.lines.length - 1].body.length >= WRAP_COLUMN;
 }
 
-function readBlock(block: Block, builder: HostBuilder, file: string, verdicts: LineVerdicts): void {
+/** What a block showed beyond its facts. */
+interface BlockRead {
+  bridge: boolean;
+  /** Line of `Capabilities: <access denied>` (lspci without root). */
+  capabilitiesHidden?: number;
+}
+
+function readBlock(block: Block, builder: HostBuilder, file: string, verdicts: LineVerdicts): BlockRead {
+  let capabilitiesHidden: number | undefined;
   const bdf = normaliseBdf(block.bdf);
   const { segment } = parseBdf(bdf);
   const headerLine = block.header.lines[0].line;
@@ -154,6 +176,7 @@ function readBlock(block: Block, builder: HostBuilder, file: string, verdicts: L
     const text = detail.text;
     let m: RegExpExecArray | null;
     if (text.startsWith('Capabilities:')) inSriov = /Single Root I\/O Virtualization/.test(text);
+    if (text === 'Capabilities: <access denied>') capabilitiesHidden ??= at(detail);
 
     if (text.startsWith('IOMMU group:')) {
       if (!(m = /^IOMMU group: (\d{1,9})$/.exec(text))) problem(detail, 'IOMMU group number not understood');
@@ -243,9 +266,9 @@ function readBlock(block: Block, builder: HostBuilder, file: string, verdicts: L
     if (acsCap || acsCtl) {
       const line = (acsCap ?? acsCtl)!.line;
       if (!acsCtl) {
-        builder.warn(file, line, `ACSCtl of ${bdf} is not in the source; its ACS controls are taken as all off (the cautious reading for peer-to-peer)`);
+        builder.warn(file, line, `ACSCtl of ${bdf} is not in the source; its ACS controls are taken as all off (the cautious reading for peer-to-peer)`, undefined, 'assumption');
       } else if (!acsCap) {
-        builder.warn(file, line, `ACSCap of ${bdf} is not in the source; its capability is taken to be what ACSCtl enables`);
+        builder.warn(file, line, `ACSCap of ${bdf} is not in the source; its capability is taken to be what ACSCtl enables`, undefined, 'assumption');
       }
       const control = acsCtl?.flags ?? { ...NO_ACS };
       const capability = acsCap?.flags ?? { ...control };
@@ -257,11 +280,25 @@ function readBlock(block: Block, builder: HostBuilder, file: string, verdicts: L
   builder.describe(bdf, description, headerSource);
   if (group) builder.setDeviceGroup(bdf, group.value, provenance('IOMMU group membership', file, group.line, { device: bdf, group: group.value }));
   for (const bar of bars) builder.addBar(bdf, bar);
+  return { bridge: isBridge, ...(capabilitiesHidden !== undefined ? { capabilitiesHidden } : {}) };
 }
 
-/** `[virtual] [disabled] [size=64M]` → the bracketed words. */
+/**
+ * `[virtual] [disabled] [size=64M]` → the bracketed words. A scan, not `/\[([^\]]*)\]/g`: on a
+ * long run of `[` without `]` that regex rescans the rest of the line from every `[`.
+ */
 function bracketFlags(text: string): string[] {
-  return [...text.matchAll(/\[([^\]]*)\]/g)].map((m) => m[1]);
+  const out: string[] = [];
+  let open = text.indexOf('[');
+  while (open >= 0) {
+    const close = text.indexOf(']', open + 1);
+    if (close < 0) break;
+    const inner = text.slice(open + 1, close);
+    const nested = inner.lastIndexOf('[');
+    out.push(nested >= 0 ? inner.slice(nested + 1) : inner);
+    open = text.indexOf('[', close + 1);
+  }
+  return out;
 }
 
 /** A BAR from lspci's hex address and flags, or a message saying what is wrong. */
@@ -292,14 +329,20 @@ function barOf(
   return out;
 }
 
-/** `SrcValid+ TransBlk- …` → flags; undefined when none of the names is there. */
+/**
+ * `SrcValid+ TransBlk- …` → flags; undefined when none of the names is there. Words are split
+ * first and each is matched whole: `/(\w+)([+-])/g` over the line rescans a long word from
+ * each of its letters.
+ */
 function parseAcs(text: string): AcsFlags | undefined {
   const flags: AcsFlags = { ...NO_ACS };
   let seen = 0;
-  for (const m of text.matchAll(/(\w+)([+-])/g)) {
-    const field = ACS_FLAG_NAMES[m[1]];
+  for (const word of text.split(/[\s,]+/)) {
+    const sign = word[word.length - 1];
+    if (sign !== '+' && sign !== '-') continue;
+    const field = Object.hasOwn(ACS_FLAG_NAMES, word.slice(0, -1)) ? ACS_FLAG_NAMES[word.slice(0, -1)] : undefined;
     if (!field) continue;
-    flags[field] = m[2] === '+';
+    flags[field] = sign === '+';
     seen++;
   }
   return seen > 0 ? flags : undefined;

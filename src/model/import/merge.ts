@@ -28,6 +28,7 @@
  */
 import type {
   AcsFlags,
+  ImportWarningKind,
   Bar,
   BridgeRole,
   BridgeWindow,
@@ -48,6 +49,7 @@ import { formatBus, hex2 } from '../pci.js';
 import { describePlace, describeProvenance, type Provenance } from '../provenance.js';
 import { busOf } from '../topology.js';
 import { compareRanges, formatRange, type IovaRange, sameRange } from '../range.js';
+import { noIommuFactsWarning, unknownWidthMessage, weakWidthMessage } from './assumptions.js';
 import { provenance, withNote } from './common.js';
 
 /** A value and where it came from. */
@@ -107,6 +109,8 @@ export interface AddBarOptions {
 /** Accumulates facts from importers; {@link HostBuilder.finish} turns them into `HostFacts`. */
 export class HostBuilder {
   private platform?: PlatformSpec;
+  /** Whether the platform's width came only from a weak source (see setPlatform). */
+  private platformWidthWeak = false;
   private iommu?: IommuGeometry;
   private readonly hostRegions: ReservedRegion[] = [];
   private readonly groups = new Map<number, GroupRecord>();
@@ -130,14 +134,22 @@ export class HostBuilder {
     this.texts.set(file, lines);
   }
 
-  /** A warning about `line` of `file` (line 0: about the whole file); `text` defaults to that line. */
-  warn(file: string, line: number, message: string, text?: string): void {
-    this.warnings.push({ file, line, message, text: text ?? this.textAt(file, line) });
+  /**
+   * A warning about `line` of `file` (line 0: about the whole file); `text` defaults to that
+   * line. `kind` says what it is about (a line not read, by default).
+   */
+  warn(file: string, line: number, message: string, text?: string, kind: ImportWarningKind = 'skipped-line'): void {
+    this.warnings.push({ file, line, message, text: text ?? this.textAt(file, line), kind });
+  }
+
+  /** Record an assumption made where no source gave a value, at the place `source` names. */
+  assume(source: Provenance, message: string): void {
+    this.warnAt(source, message, 'assumption');
   }
 
   /** Warn about the place `source` names. */
-  private warnAt(source: Provenance, message: string): void {
-    this.warn(source.file ?? '', source.line ?? 0, message);
+  private warnAt(source: Provenance, message: string, kind: ImportWarningKind = 'skipped-line'): void {
+    this.warn(source.file ?? '', source.line ?? 0, message, undefined, kind);
   }
 
   private textAt(file: string, line: number): string {
@@ -146,10 +158,17 @@ export class HostBuilder {
 
   // ---- platform and geometry -------------------------------------------------------------
 
-  setPlatform(spec: PlatformSpec): void {
+  /**
+   * The platform. A width from a weak source (`weakWidth`: the DMAR table's host address
+   * width) gives way to one from a strong source (a capability register, the kernel's own
+   * `iommu width`) whatever the order; between sources of the same strength the first wins.
+   */
+  setPlatform(spec: PlatformSpec, options: { weakWidth?: boolean } = {}): void {
+    const weak = options.weakWidth === true && spec.addressWidth !== undefined;
     const current = this.platform;
     if (!current) {
       this.platform = spec;
+      this.platformWidthWeak = weak;
       return;
     }
     if (current.profile !== spec.profile) {
@@ -157,8 +176,11 @@ export class HostBuilder {
       return;
     }
     if (spec.addressWidth === undefined) return;
-    if (current.addressWidth === undefined) {
+    if (current.addressWidth === undefined || (this.platformWidthWeak && !weak)) {
       this.platform = { ...current, addressWidth: spec.addressWidth, source: spec.source };
+      this.platformWidthWeak = weak;
+    } else if (weak && !this.platformWidthWeak) {
+      return; // a stronger source already gave the width
     } else if (current.addressWidth !== spec.addressWidth) {
       this.conflict(spec.source, `address width ${spec.addressWidth}`, `address width ${current.addressWidth}`, current.source);
     }
@@ -243,8 +265,10 @@ export class HostBuilder {
   /** A memory BAR (or ROM) of a function; bridges' own BARs go here too. */
   addBar(device: string, bar: Bar, options: AddBarOptions = {}): void {
     const bars = this.device(device, bar.source).bars;
-    const same = bars.findIndex((b) => (bar.bar === undefined ? b.bar === undefined && sameRange(b, bar) : b.bar === bar.bar));
-    if (same < 0) {
+    const index = keyedIndex(barIndex, bars, barKey);
+    const same = index.get(barKey(bar));
+    if (same === undefined) {
+      index.set(barKey(bar), bars.length);
       bars.push(bar);
       return;
     }
@@ -318,9 +342,12 @@ export class HostBuilder {
   }
 
   addBridgeWindow(record: BridgeRecord, window: BridgeWindow): void {
-    const same = record.windows.findIndex((w) => sameRange(w, window));
-    if (same < 0) record.windows.push(window);
-    else if (record.windows[same].prefetchable === undefined && window.prefetchable !== undefined) {
+    const index = keyedIndex(windowIndex, record.windows, rangeKey);
+    const same = index.get(rangeKey(window));
+    if (same === undefined) {
+      index.set(rangeKey(window), record.windows.length);
+      record.windows.push(window);
+    } else if (record.windows[same].prefetchable === undefined && window.prefetchable !== undefined) {
       record.windows[same] = { ...record.windows[same], prefetchable: window.prefetchable };
     }
   }
@@ -347,13 +374,17 @@ export class HostBuilder {
   }
 
   addHostBridgeWindow(record: HostBridgeRecord, window: HostBridgeWindow): void {
-    if (!record.windows.some((w) => sameRange(w, window) && w.offset === window.offset)) record.windows.push(window);
+    const key = (w: HostBridgeWindow) => `${rangeKey(w)} ${w.offset.toString(16)}`;
+    const index = keyedIndex(hostWindowIndex, record.windows, key);
+    if (index.has(key(window))) return;
+    index.set(key(window), record.windows.length);
+    record.windows.push(window);
   }
 
   // ---- conflicts -----------------------------------------------------------------------------
 
   private conflict(source: Provenance, claim: string, kept: string, keptSource: Provenance): void {
-    this.warnAt(source, `conflict: ${claim} here, but ${kept} in ${where(keptSource)}; keeping ${kept} (the first source wins)`);
+    this.warnAt(source, `conflict: ${claim} here, but ${kept} in ${where(keptSource)}; keeping ${kept} (the first source wins)`, 'conflict');
   }
 
   // ---- the result ----------------------------------------------------------------------------
@@ -371,6 +402,7 @@ export class HostBuilder {
     const host = emptyHost(this.name);
     if (this.platform) host.platform = this.platform;
     if (this.iommu) host.iommu = this.iommu;
+    this.recordAssumptions();
 
     const bridges = this.settleBridges();
     const bridgeById = new Map(bridges.map((b) => [b.id, b]));
@@ -402,10 +434,17 @@ export class HostBuilder {
     // Canonical ids are fixed-width hex, so string order is numeric order.
     host.devices = devices.sort((a, b) => compareText(a.id, b.id));
 
+    const members = new Map<number, string[]>();
+    for (const d of devices) {
+      if (d.group === undefined) continue;
+      const list = members.get(d.group);
+      if (list) list.push(d.id);
+      else members.set(d.group, [d.id]);
+    }
     const groups: IommuGroup[] = [...this.groups.values()].map((g) => ({
       id: g.id,
       reservedRegions: sortRegions(g.reservedRegions),
-      devices: devices.filter((d) => d.group === g.id).map((d) => d.id),
+      devices: members.get(g.id) ?? [],
       source: g.source,
     }));
     host.groups = groups.sort((a, b) => a.id - b.id);
@@ -415,22 +454,49 @@ export class HostBuilder {
 
     const order = new Map<string, number>();
     this.sources.forEach((s, i) => order.set(s.file, i));
-    const rank = (file: string) => order.get(file) ?? [...order.keys()].findIndex((f) => file.startsWith(f));
+    // A file under a source directory ranks with that directory; computed once per file.
+    const ranks = new Map<string, number>();
+    const rank = (file: string): number => {
+      let r = ranks.get(file);
+      if (r === undefined) {
+        r = order.get(file) ?? [...order.keys()].findIndex((f) => file.startsWith(f));
+        ranks.set(file, r);
+      }
+      return r;
+    };
     host.warnings = this.warnings
-      .map((w, i) => ({ w, i }))
-      .sort((a, b) => rank(a.w.file) - rank(b.w.file) || compareText(a.w.file, b.w.file) || a.w.line - b.w.line || a.i - b.i)
+      .map((w, i) => ({ w, i, rank: rank(w.file) }))
+      .sort((a, b) => a.rank - b.rank || compareText(a.w.file, b.w.file) || a.w.line - b.w.line || a.i - b.i)
       .map(({ w }) => w);
     return host;
+  }
+
+  /** Warnings for what answers will assume because no source said it (see assumptions.ts). */
+  private recordAssumptions(): void {
+    const first = this.sources[0]?.file ?? '';
+    if (!this.platform && !this.iommu) {
+      this.warnings.push(noIommuFactsWarning(first, this.sources.map((s) => s.file)));
+      return;
+    }
+    if (!this.platform || this.iommu) return;
+    const message = this.platformWidthWeak ? weakWidthMessage(this.platform) : unknownWidthMessage(this.platform);
+    if (message) this.assume(this.platform.source, message);
   }
 
   /** Bus-only bridges folded into BDF bridges; bridges without bus numbers reported. */
   private settleBridges(): PciBridge[] {
     const records = [...this.bridges.values()];
-    const byBdf = records.filter((r) => !r.id.startsWith('bus '));
+    // The first BDF bridge leading to each bus, for folding in bridges known only by that bus.
+    const bySecondary = new Map<string, BridgeRecord>();
+    for (const b of records) {
+      if (b.id.startsWith('bus ') || !b.secondaryBus) continue;
+      const key = `${b.segment}:${b.secondaryBus.value}`;
+      if (!bySecondary.has(key)) bySecondary.set(key, b);
+    }
     const out: PciBridge[] = [];
     for (const record of records.filter((r) => r.id.startsWith('bus '))) {
       const secondary = record.secondaryBus!.value;
-      const owner = byBdf.find((b) => b.segment === record.segment && b.secondaryBus?.value === secondary);
+      const owner = bySecondary.get(`${record.segment}:${secondary}`);
       if (!owner) continue;
       for (const w of record.windows) this.addBridgeWindow(owner, { ...w, source: { ...w.source, port: owner.id } });
       owner.primaryBus ??= record.primaryBus;
@@ -450,7 +516,9 @@ export class HostBuilder {
       const secondary = record.secondaryBus.value;
       let source = record.source;
       if (!record.subordinateBus) {
-        source = withNote(source, `subordinate bus not in the sources; taken to be the secondary bus ${hex2(secondary)}`);
+        const note = `subordinate bus not in the sources; taken to be the secondary bus ${hex2(secondary)}`;
+        source = withNote(source, note);
+        this.assume(record.source, `bridge ${record.id}: ${note} (devices on buses below it are not seen behind it)`);
       }
       const bridge: PciBridge = {
         id: record.id,
@@ -479,7 +547,9 @@ export class HostBuilder {
       if (busLast === undefined) {
         const next = records[i + 1];
         busLast = next && next.segment === r.segment ? next.busFirst - 1 : 0xff;
-        source = withNote(source, `bus range not in the sources; assumed to reach bus ${hex2(busLast)}, below the next root bus`);
+        const note = `bus range not in the sources; assumed to reach bus ${hex2(busLast)}, below the next root bus`;
+        source = withNote(source, note);
+        this.assume(r.source, `host bridge ${formatBus(r.segment, r.busFirst)}: ${note}`);
       }
       return {
         id: formatBus(r.segment, r.busFirst),
@@ -504,10 +574,49 @@ function derived(source: Provenance, what: string, extra: Partial<Provenance>): 
   return provenance(what, source.file, source.line, { path: source.path, ...extra });
 }
 
+/** Where each region of a list is, by range and type: de-duplication without a scan per region. */
+const regionIndex = new WeakMap<ReservedRegion[], Map<string, number>>();
+
 function addRegion(list: ReservedRegion[], region: ReservedRegion): void {
-  const i = list.findIndex((r) => sameRange(r, region) && r.type === region.type);
-  if (i < 0) list.push(region);
-  else if (region.source.note) list[i] = { ...list[i], source: withNote(list[i].source, region.source.note) };
+  let index = regionIndex.get(list);
+  if (!index) {
+    index = new Map(list.map((r, i) => [`${rangeKey(r)} ${r.type}`, i]));
+    regionIndex.set(list, index);
+  }
+  const key = `${rangeKey(region)} ${region.type}`;
+  const i = index.get(key);
+  if (i === undefined) {
+    index.set(key, list.length);
+    list.push(region);
+  } else if (region.source.note) list[i] = { ...list[i], source: withNote(list[i].source, region.source.note) };
+}
+
+/** A map key for a range. */
+function rangeKey(r: IovaRange): string {
+  return `${r.start.toString(16)}-${r.last.toString(16)}`;
+}
+
+/** A key per slot of a window or BAR list: the same key means the same fact (or a conflict). */
+function keyedIndex<T>(store: WeakMap<T[], Map<string, number>>, list: T[], key: (item: T) => string): Map<string, number> {
+  let index = store.get(list);
+  if (!index) {
+    index = new Map();
+    list.forEach((item, i) => {
+      const k = key(item);
+      if (!index!.has(k)) index!.set(k, i);
+    });
+    store.set(list, index);
+  }
+  return index;
+}
+
+const barIndex = new WeakMap<Bar[], Map<string, number>>();
+const windowIndex = new WeakMap<BridgeWindow[], Map<string, number>>();
+const hostWindowIndex = new WeakMap<HostBridgeWindow[], Map<string, number>>();
+
+/** Numbered BARs are one slot per number; unnumbered ones (from /proc/iomem) one per range. */
+function barKey(bar: Bar): string {
+  return bar.bar !== undefined ? `#${bar.bar}` : `@${rangeKey(bar)}`;
 }
 
 function mergeBar(old: Bar, bar: Bar): Bar {
@@ -517,13 +626,23 @@ function mergeBar(old: Bar, bar: Bar): Bar {
   return out;
 }
 
-/** Numbered BARs plus those unnumbered ones (from /proc/iomem) that no numbered BAR covers. */
+/**
+ * Numbered BARs plus those unnumbered ones (from /proc/iomem) that no numbered BAR covers.
+ * Twins share a range, so only BARs of the same range are compared (a handful at most: one
+ * per BAR number and one unnumbered).
+ */
 function dedupeBars(bars: Bar[]): Bar[] {
   const out: Bar[] = [];
+  const byRange = new Map<string, number[]>();
   for (const bar of bars) {
-    const twin = out.findIndex((b) => sameRange(b, bar) && (b.bar === undefined || bar.bar === undefined || b.bar === bar.bar));
-    if (twin < 0) out.push(bar);
-    else if (out[twin].bar === undefined && bar.bar !== undefined) out[twin] = mergeBar(bar, out[twin]);
+    const key = rangeKey(bar);
+    const candidates = byRange.get(key) ?? [];
+    const twin = candidates.find((i) => out[i].bar === undefined || bar.bar === undefined || out[i].bar === bar.bar);
+    if (twin === undefined) {
+      candidates.push(out.length);
+      byRange.set(key, candidates);
+      out.push(bar);
+    } else if (out[twin].bar === undefined && bar.bar !== undefined) out[twin] = mergeBar(bar, out[twin]);
   }
   return out;
 }

@@ -66,6 +66,8 @@ export function importReservedRegions(
   verdicts: LineVerdicts,
   scope: RegionScope = {},
 ): void {
+  // Regions whose group no path or command gives: one warning for the file, at the first.
+  let unscoped: { count: number; line: number; union: boolean } | undefined;
   for (const line of lines) {
     if (line.role === 'prompt' || line.role === 'path') {
       scope = nextScope(scope, line);
@@ -91,6 +93,18 @@ export function importReservedRegions(
     const lineScope = prefix ? (scopeOfPath(prefix) ?? { union: true }) : scope;
     addScopedRegion(builder, file, line.line, range, sysfsType, lineScope);
     verdicts.fact(line);
+    if (lineScope.group === undefined && lineScope.device === undefined) {
+      unscoped ??= { count: 0, line: line.line, union: lineScope.union === true };
+      unscoped.count++;
+    }
+  }
+  if (unscoped) {
+    const n = unscoped.count;
+    builder.assume(
+      provenance('reserved regions', file, unscoped.line),
+      `${n} reserved region${n === 1 ? '' : 's'} ${unscoped.union ? 'from a union over several IOMMU groups' : 'name no IOMMU group (no path or command line gives one)'}: ` +
+        `taken to apply to every device, which keeps each device out of ${n === 1 ? 'it' : 'them'} even where the kernel would not`,
+    );
   }
 }
 

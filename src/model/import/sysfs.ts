@@ -14,8 +14,8 @@
  *   and 0x0609xx are PCI bridges); `secondary_bus_number`, `subordinate_bus_number`;
  *   `config` (PCIe port type from the PCI Express capability, ACS capability and control
  *   from the ACS extended capability — the full config space is readable by root only).
- * - `sys/class/iommu/`: `dmar*` → intel-vtd, with the address width from
- *   `intel-iommu/cap` (MGAW, bits 21:16, plus one; the smallest over all units); `ivhd*` →
+ * - `sys/class/iommu/`: `dmar*` → intel-vtd, with the domain width from `intel-iommu/cap`
+ *   (min of the SAGAW width and MGAW, see vtd.ts; the smallest over all units); `ivhd*` →
  *   amd-vi; `smmu3.*` → arm-smmuv3.
  * - `proc/iomem`, read by the /proc/iomem importer (host-bridge and bridge windows).
  *
@@ -24,17 +24,19 @@
  * the files above with `cat` into a staging tree (symlinks become plain directories) and tars
  * that; this reader accepts both layouts, and strips trailing NUL padding anyway.
  */
-import { type Dirent, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { type Dirent, existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { InputError } from '../errors.js';
 import { type AcsFlags, type BridgeRole, type HostFacts } from '../host.js';
 import { normaliseBdf, parseBdf } from '../pci.js';
 import { hexValue, isPciAddress, LineVerdicts, provenance } from './common.js';
-import { splitLines } from './lines.js';
+import { readInputBytes } from '../load.js';
+import { splitLines, stripNulPadding } from './lines.js';
 import { ACS_FLAG_NAMES } from './lspci.js';
 import { type BridgeRecord, HostBuilder } from './merge.js';
 import { importReservedRegions } from './reserved-regions.js';
 import { importTextInto, reportUnread } from './text.js';
+import { describeVtdWidth, recordVtdWidth, vtdDomainWidth, type WidthReading } from './vtd.js';
 
 /**
  * A shell script that captures what this reader needs from a host into a `.tar.gz`.
@@ -134,11 +136,24 @@ class SysfsReader {
 
   /** A file's text without NUL padding; undefined when absent, a warning when unreadable. */
   read(file: string): string | undefined {
+    const bytes = this.readBytes(file);
+    return bytes === undefined ? undefined : stripNulPadding(bytes.toString('utf8'));
+  }
+
+  /**
+   * A file's bytes through the checked reader (FIFOs, devices and oversized files refused);
+   * undefined when absent, a warning when unreadable.
+   */
+  private readBytes(file: string): Buffer | undefined {
     try {
-      return readFileSync(file, 'utf8').replace(/\0+$/, '');
+      lstatSync(file);
+    } catch {
+      return undefined; // absent: the kernel or the capture does not have it
+    }
+    try {
+      return readInputBytes(file);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') this.builder.warn(file, 0, `cannot read: ${code ?? (error as Error).message}`, '');
+      this.builder.warn(file, 0, error instanceof InputError ? error.reason : (error as Error).message, '', 'unreadable');
       return undefined;
     }
   }
@@ -181,6 +196,9 @@ class SysfsReader {
     }
   }
 
+  /** `config` files of bridges that showed no capabilities (read without root). */
+  private readonly hiddenConfig: string[] = [];
+
   readPciDevices(): void {
     const dir = this.path('bus/pci/devices');
     const names = this.list(dir)
@@ -188,6 +206,14 @@ class SysfsReader {
       .filter(isPciAddress)
       .sort();
     for (const name of names) this.readPciDevice(normaliseBdf(name), join(dir, name));
+    if (this.hiddenConfig.length > 0) {
+      const n = this.hiddenConfig.length;
+      this.builder.assume(
+        provenance('PCI config space', this.hiddenConfig[0], undefined),
+        `the config space of ${n} bridge${n === 1 ? '' : 's'} shows no capabilities (read without root: the kernel shows 64 bytes), ` +
+          'so their ACS bits and PCIe port types are unknown and peer-to-peer facts are missing; capture as root',
+      );
+    }
   }
 
   private readPciDevice(bdf: string, dir: string): void {
@@ -211,8 +237,11 @@ class SysfsReader {
       // then comes from the group's devices directory).
     }
 
-    const config = this.readConfig(join(dir, 'config'));
+    const configFile = join(dir, 'config');
+    const config = this.readConfig(configFile);
     const bridgeLike = isBridge || config?.bridge === true;
+    // Without root the kernel shows the first 64 bytes of config space only: no capabilities.
+    if (bridgeLike && config && config.length < 256) this.hiddenConfig.push(configFile);
     // A bridge's DMA mask is the port driver's, not a constraint on anyone's IOVAs.
     const maskFile = join(dir, 'dma_mask_bits');
     const mask = bridgeLike ? undefined : this.read(maskFile)?.trim();
@@ -244,20 +273,21 @@ class SysfsReader {
     const resourceFile = join(dir, 'resource');
     const text = this.read(resourceFile);
     if (text === undefined) return;
-    const lines = text.split('\n').filter((l) => l.trim() !== '');
-    this.builder.registerLines(resourceFile, text.split('\n'));
+    // Entries are numbered by position among non-blank lines; warnings name the file's own line.
+    const physical = text.split('\n');
+    const lines = physical.map((t, i) => ({ text: t, lineNo: i + 1 })).filter((l) => l.text.trim() !== '');
+    this.builder.registerLines(resourceFile, physical);
     const withSriov = lines.length === 13 || lines.length >= 17;
     const bridgeFirst = withSriov ? 13 : 7;
-    lines.forEach((lineText, index) => {
-      const lineNo = index + 1;
+    lines.forEach(({ text: lineText, lineNo }, index) => {
       const m = /^(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)$/i.exec(lineText.trim());
       if (!m) {
-        this.builder.warn(resourceFile, lineNo, 'not a resource line: expected "0x<start> 0x<end> 0x<flags>"', lineText);
+        this.builder.warn(resourceFile, lineNo, 'not a resource line: expected "0x<start> 0x<end> 0x<flags>"');
         return;
       }
       const [start, end, flags] = [m[1], m[2], m[3]].map((v) => hexValue(v));
       if (start === undefined || end === undefined || flags === undefined) {
-        this.builder.warn(resourceFile, lineNo, 'resource values do not fit in 64 bits', lineText);
+        this.builder.warn(resourceFile, lineNo, 'resource values do not fit in 64 bits');
         return;
       }
       // Empty, unassigned, not memory (I/O ports), or closed (end below start): nothing decoded.
@@ -287,14 +317,11 @@ class SysfsReader {
   }
 
   /** PCIe port type and ACS bits from a `config` file (what a non-root read shows: often nothing). */
-  private readConfig(file: string): { bridge: boolean; role?: BridgeRole; acs?: { capability: AcsFlags; control: AcsFlags } } | undefined {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(file);
-    } catch {
-      return undefined;
-    }
-    return parseConfigSpace(bytes);
+  private readConfig(
+    file: string,
+  ): { bridge: boolean; role?: BridgeRole; acs?: { capability: AcsFlags; control: AcsFlags }; length: number } | undefined {
+    const bytes = this.readBytes(file);
+    return bytes === undefined ? undefined : { ...parseConfigSpace(bytes), length: bytes.length };
   }
 
   readIommus(): void {
@@ -302,15 +329,17 @@ class SysfsReader {
     const entries = this.list(dir)
       .map((e) => e.name)
       .sort();
-    const widths: Array<{ width: number; file: string }> = [];
+    const widths: WidthReading[] = [];
     for (const name of entries) {
       const at = join(dir, name);
       if (/^dmar\d+$/.test(name)) {
         const capFile = join(at, 'intel-iommu/cap');
         const cap = this.read(capFile)?.trim();
         const value = cap !== undefined ? hexValue(cap) : undefined;
-        if (value !== undefined) widths.push({ width: Number((value >> 16n) & 0x3fn) + 1, file: capFile });
-        else if (cap !== undefined) this.builder.warn(capFile, 1, `capability register "${cap}" is not hex`, cap);
+        const vtd = value !== undefined ? vtdDomainWidth(value) : undefined;
+        if (vtd) widths.push({ ...describeVtdWidth(name, vtd), line: 1, what: 'VT-d domain width (capability register)', file: capFile });
+        else if (value !== undefined) this.builder.warn(capFile, 1, `capability register of ${name} supports no address width (SAGAW is 0)`);
+        else if (cap !== undefined) this.builder.warn(capFile, 1, `capability register "${cap.slice(0, 40)}" is not hex`, cap);
         this.builder.setPlatform({ profile: 'intel-vtd', source: provenance('DMAR unit', at, undefined) });
       } else if (/^ivhd\d+$/.test(name)) {
         this.builder.setPlatform({ profile: 'amd-vi', source: provenance('AMD-Vi unit', at, undefined) });
@@ -318,17 +347,7 @@ class SysfsReader {
         this.builder.setPlatform({ profile: 'arm-smmuv3', source: provenance('SMMUv3 unit', at, undefined) });
       }
     }
-    if (widths.length > 0) {
-      const least = widths.reduce((a, b) => (b.width < a.width ? b : a));
-      const others = [...new Set(widths.map((w) => w.width))].filter((w) => w !== least.width);
-      this.builder.setPlatform({
-        profile: 'intel-vtd',
-        addressWidth: least.width,
-        source: provenance('MGAW of the VT-d capability register', least.file, 1, {
-          note: others.length > 0 ? `the smallest over ${widths.length} units (others: ${others.join(', ')})` : undefined,
-        }),
-      });
-    }
+    recordVtdWidth(this.builder, '', widths);
   }
 }
 

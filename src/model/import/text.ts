@@ -12,7 +12,15 @@
  * - structure — blank lines, `#` headers and comments, prompts and the commands typed, path
  *   lines, `[...]` markers, code fences — no warning;
  * - anything else (prose, quoted mail text, table dumps): a warning "not recognised".
+ *
+ * A file that is not host facts at all is bad input, not a pile of warnings: when no line
+ * gave a fact and the lines not recognised outnumber those recognised (a README, a source
+ * file, the wrong log), the import is refused with an {@link InputError} at the first line
+ * not recognised. An empty file, or one of only headers and prompts, is not refused (an IOMMU
+ * group without reserved regions prints nothing), nor is a kernel log with nothing of
+ * interest in it (its lines are recognised as log lines).
  */
+import { InputError } from '../errors.js';
 import { KIND_NAMES, LineVerdicts, SOURCE_KINDS, type SourceKind } from './common.js';
 import { detectKinds } from './detect.js';
 import { importDmesg } from './dmesg.js';
@@ -35,10 +43,8 @@ export function importTextInto(builder: HostBuilder, text: string, file: string)
   importIomem(lines, builder, file, verdicts);
   importDmesg(lines, builder, file, verdicts, { kernelLog: kinds.includes('dmesg') });
   importGroups(lines, builder, file, verdicts);
+  refuseIfNotHostFacts(lines, verdicts, file);
   reportUnread(lines, verdicts, builder, file, notRecognised(kinds));
-  if (kinds.length === 0 && lines.some((l) => l.role === 'content') && lines.every((l) => verdicts.get(l.line) === undefined)) {
-    builder.warn(file, 0, `nothing in the file was recognised as ${describeKinds([...SOURCE_KINDS])} output`, '');
-  }
   return kinds;
 }
 
@@ -50,6 +56,27 @@ export function reportUnread(lines: readonly SourceLine[], verdicts: LineVerdict
     if (verdict === undefined) builder.warn(file, line.line, unknown, line.raw);
     else if (verdict.kind === 'problem') builder.warn(file, line.line, verdict.message, line.raw);
   }
+}
+
+/** Throw when the file is not host facts at all (see the module rule). */
+function refuseIfNotHostFacts(lines: readonly SourceLine[], verdicts: LineVerdicts, file: string): void {
+  let recognised = 0;
+  let unrecognised = 0;
+  let first: SourceLine | undefined;
+  for (const line of lines) {
+    if (line.role !== 'content') continue;
+    const verdict = verdicts.get(line.line);
+    if (verdict?.kind === 'fact') return;
+    if (verdict === undefined) {
+      unrecognised++;
+      first ??= line;
+    } else recognised++;
+  }
+  if (first === undefined || unrecognised <= recognised) return;
+  throw new InputError(
+    `not host facts: ${unrecognised} of ${unrecognised + recognised} lines are not ${describeKinds([...SOURCE_KINDS])} output, and no line gave a fact (this line is the first not recognised)`,
+    { file, line: first.line },
+  );
 }
 
 function notRecognised(kinds: SourceKind[]): string {
