@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { HostFacts } from './host.js';
 import { loadHostFile, readJsonFile } from './load.js';
+import { inputName } from './stdin.js';
 import { type Policy, POLICIES } from './policy.js';
 import type { Provenance } from './provenance.js';
 import type { IovaRange } from './range.js';
@@ -70,5 +71,5 @@ export function parseIoasState(data: unknown, file?: string): IoasState {
 
 /** Read an IOAS state file. */
 export function loadIoasStateFile(file: string): IoasState {
-  return parseIoasState(readJsonFile(file), file);
+  return parseIoasState(readJsonFile(file), inputName(file));
 }

@@ -5,9 +5,11 @@ import { readFileSync } from 'node:fs';
 import { InputError } from './errors.js';
 import type { HostFacts } from './host.js';
 import { parseHostFacts } from './schema.js';
+import { inputName, readStdin, STDIN, STDIN_NAME } from './stdin.js';
 
 /** Read and parse a JSON file; unreadable files and JSON syntax errors become {@link InputError}. */
 export function readJsonFile(file: string): unknown {
+  if (file === STDIN) return parseJsonText(readStdin(), STDIN_NAME);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -114,5 +116,5 @@ function locateJsonError(text: string): { offset: number; expected: string } {
 
 /** Read a host-facts JSON file (as written by `iova import`). */
 export function loadHostFile(file: string): HostFacts {
-  return parseHostFacts(readJsonFile(file), file);
+  return parseHostFacts(readJsonFile(file), inputName(file));
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { InputError } from '../model/errors.js';
 import { readJsonFile } from '../model/load.js';
+import { inputName } from '../model/stdin.js';
 import { POLICIES } from '../model/policy.js';
 import { hex } from '../model/address.js';
 import { toRange, validate, zAddress, zRange, zRangeFields } from '../model/validate.js';
@@ -68,7 +69,7 @@ export function parseLayout(data: unknown, file?: string): Layout {
 }
 
 export function loadLayout(file: string): Layout {
-  return parseLayout(readJsonFile(file), file);
+  return parseLayout(readJsonFile(file), inputName(file));
 }
 
 function layoutOfFixedSpec(data: unknown, file?: string): Layout {

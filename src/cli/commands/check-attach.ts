@@ -2,6 +2,7 @@ import { describeProvenance } from '../../model/provenance.js';
 import { toJson } from '../../model/serialise.js';
 import { InputError } from '../../model/errors.js';
 import { readJsonFile } from '../../model/load.js';
+import { inputName } from '../../model/stdin.js';
 import { layoutOf, parseLayout } from '../../solver/layout.js';
 import { checkHotplug, type HotplugCheck } from '../../allocators/hotplug.js';
 import { solve } from '../../solver/solve.js';
@@ -9,6 +10,7 @@ import { parsePlacementSpec } from '../../solver/spec.js';
 import type { Layout } from '../../solver/verify.js';
 import type { HostFacts } from '../../model/host.js';
 import { type Command, EXIT, parseCommandArgs, policyOption, timeoutOption } from '../command.js';
+import { withElapsed } from '../elapsed.js';
 import { loadHost } from '../inputs.js';
 import { conflictText } from './solve.js';
 
@@ -46,13 +48,13 @@ const command: Command = {
     });
     if (positionals.length !== 1) throw new InputError('give exactly one spec or layout file (see: iova check-attach --help)');
     if (!values.device) throw new InputError('--device BDF is required');
-    const file = positionals[0];
-    const data = readJsonFile(file);
+    const data = readJsonFile(positionals[0]);
+    const file = inputName(positionals[0]);
     let layout: Layout;
     let host: HostFacts;
     if (typeof data === 'object' && data !== null && 'requests' in data && !values.host) {
       const problem = parsePlacementSpec(data, file);
-      const solved = await solve(problem, { timeoutMs: timeoutOption(values.timeout) });
+      const solved = await withElapsed(io, 'solving', () => solve(problem, { timeoutMs: timeoutOption(values.timeout) }));
       if (solved.status !== 'sat') {
         io.err(`iova check-attach: the spec itself has no placement (${solved.status})`);
         if (solved.status === 'unsat') solved.conflicts.forEach((c, i) => io.err(conflictText(c, i)));

@@ -3,12 +3,15 @@ import { hex, hexGrouped, parseAddress } from '../../model/address.js';
 import { InputError } from '../../model/errors.js';
 import { isIoasStateJson, parseIoasState } from '../../model/ioas-state.js';
 import { readJsonFile } from '../../model/load.js';
+import { inputName } from '../../model/stdin.js';
 import { describeProvenance } from '../../model/provenance.js';
 import { describeRange, sizeOf } from '../../model/range.js';
 import { parseHostFacts } from '../../model/schema.js';
+import { didYouMean } from '../../model/suggest.js';
 import { toJson } from '../../model/serialise.js';
 import { type Command, EXIT, listOption, parseCommandArgs } from '../command.js';
-import { table } from '../table.js';
+import { table, tableWidth } from '../table.js';
+import { plural } from '../plural.js';
 
 const help = `Usage: iova explain map <host.json | ioas.json> --length L (--iova X | --va V | --auto) [options]
        iova explain attach <host.json | ioas.json> --device BDF [options]
@@ -31,6 +34,8 @@ Options:
   --device A,B      map: devices to attach first; attach: the device (or group:N) to attach
   --json            {"accepted","errno","code","rule","message","involved","suggestion",
                     "alternatives","warnings"} with addresses as 0x… strings
+  --wide            one line per table row (default: long cells wrap under their row to fit
+                    the terminal, or 100 columns when output is not a terminal)
   -h, --help        this text
 
 Exit codes: 0 accepted, 1 rejected, 2 bad input.`;
@@ -48,14 +53,16 @@ const command: Command = {
       policy: { type: 'string' },
       device: { type: 'string', multiple: true },
       json: { type: 'boolean' },
+      wide: { type: 'boolean' },
     });
-    const [what, file, ...extra] = positionals;
+    let [what, file, ...extra] = positionals;
     if (what !== 'map' && what !== 'attach') throw new InputError('say what to explain: "iova explain map …" or "iova explain attach …" (see: iova explain --help)');
     if (file === undefined) throw new InputError('name a host file or an IOAS-state file');
     if (extra.length > 0) throw new InputError(`unexpected operand "${extra[0]}"`);
     const policy = policyOf(values.policy);
     const devices = listOption(values.device);
     const data = readJsonFile(file);
+    file = inputName(file);
 
     let ioas: Ioas;
     let first: string[];
@@ -88,7 +95,7 @@ const command: Command = {
       result = ioas.attach(devices[0]);
       subject = `attach ${devices[0]}`;
     }
-    io.out(values.json ? toJson(explainJson(result)) : explainText(result, subject, ioas.policy));
+    io.out(values.json ? toJson(explainJson(result)) : explainText(result, subject, ioas.policy, tableWidth(io, values.wide)));
     return result.ok ? EXIT.ok : EXIT.rejected;
   },
 };
@@ -97,7 +104,7 @@ export default command;
 
 function policyOf(value: string | undefined): IoasPolicy | undefined {
   if (value === undefined) return undefined;
-  if (!isIoasPolicy(value)) throw new InputError(`unknown policy "${value}"; an IOAS is iommufd or vfio-type1`);
+  if (!isIoasPolicy(value)) throw new InputError(`unknown policy "${value}"; an IOAS is iommufd or vfio-type1${didYouMean(value, ['iommufd', 'vfio-type1'])}`);
   return value;
 }
 
@@ -161,11 +168,11 @@ function acceptedMessage(result: MapInfo | AttachInfo): string {
   if ('iova' in result) {
     return `The ${result.automatic ? 'automatic' : 'fixed'} map is accepted at ${describeRange({ start: result.iova, last: result.last })}.`;
   }
-  return `Attaching ${result.device} is accepted${result.newDomain ? ' with a new IOMMU domain' : ''}; it reserves ${result.reserved.length} range${result.reserved.length === 1 ? '' : 's'}.`;
+  return `Attaching ${result.device} is accepted${result.newDomain ? ' with a new IOMMU domain' : ''}; it reserves ${plural(result.reserved.length, 'range')}.`;
 }
 
 /** The human form. */
-export function explainText(result: IoasResult<MapInfo | AttachInfo>, subject: string, policy: IoasPolicy): string {
+export function explainText(result: IoasResult<MapInfo | AttachInfo>, subject: string, policy: IoasPolicy, width = Infinity): string {
   const lines: string[] = [];
   if (result.ok) {
     lines.push(`ACCEPTED  ${subject} (${policy})`, `  ${acceptedMessage(result)}`);
@@ -177,6 +184,8 @@ export function explainText(result: IoasResult<MapInfo | AttachInfo>, subject: s
         table(
           ['range', 'fact', 'source', 'brought by'],
           result.involved.map((f) => [describeRange(f.range), f.what, describeProvenance(f.source), (f.owners ?? []).join(', ')]),
+          '  ',
+          { width, under: 2 },
         ),
       );
     }

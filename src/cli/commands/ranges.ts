@@ -7,9 +7,10 @@ import { sizeOf } from '../../model/range.js';
 import { toJson } from '../../model/serialise.js';
 import { type Command, dmaApiHolesOption, EXIT, listOption, parseCommandArgs, policyOption } from '../command.js';
 import { loadHost } from '../inputs.js';
-import { table } from '../table.js';
+import { table, tableWidth } from '../table.js';
+import { plural } from '../plural.js';
 
-const help = `Usage: iova ranges <host.json | sources…> [options]
+const help = `Usage: iova ranges <host.json | sources… | -> [options]
 
 The usable IOVA ranges of a host for a set of attached devices under a consumer policy —
 what IOMMU_IOAS_IOVA_RANGES or VFIO's IOVA-range capability would report — and every hole
@@ -23,6 +24,8 @@ Options:
   --dma-api-holes     also leave out host-bridge windows and dma-ranges gaps (the default
                       under dma-iommu); --no-dma-api-holes turns them off
   --json              print {"policy","alignment","ranges":[…],"holes":[…]} with 0x… strings
+  --wide              one line per table row (default: long cells wrap under their row to fit
+                      the terminal, or 100 columns when output is not a terminal)
   -h, --help          this text
 
 Holes marked "not enforced" are not refused by the kernel (peer-to-peer routes, DMA-API-only
@@ -38,11 +41,12 @@ const command: Command = {
       'dma-api-holes': { type: 'boolean' },
       'no-dma-api-holes': { type: 'boolean' },
       json: { type: 'boolean' },
+      wide: { type: 'boolean' },
     });
     const host = await loadHost(positionals);
     const dmaApiHoles = dmaApiHolesOption(values);
     const space = AddressSpace.build(host, { policy: policyOption(values.policy), devices: listOption(values.devices), dmaApiHoles });
-    io.out(values.json ? toJson(rangesJson(space)) : rangesText(space));
+    io.out(values.json ? toJson(rangesJson(space)) : rangesText(space, tableWidth(io, values.wide)));
     return EXIT.ok;
   },
 };
@@ -67,7 +71,7 @@ export function rangesJson(space: AddressSpace) {
 }
 
 /** The human form: a heading, the ranges table and the holes table. */
-export function rangesText(space: AddressSpace): string {
+export function rangesText(space: AddressSpace, width = Infinity): string {
   const attached = space.attachments.map((a) => (a.group && a.device ? `${a.id} (group ${a.group.id})` : a.id));
   const lines = [
     `Host ${space.host.name}: policy ${space.policy}, alignment ${formatSize(space.alignment)}, pages ${formatPageSizes(space.pageSizes)}`,
@@ -91,10 +95,12 @@ export function rangesText(space: AddressSpace): string {
             h.type,
             describeProvenance(h.source) + (kernelEnforces(h.kind, space.policy) ? '' : '  [not enforced by the kernel]'),
           ]),
+          '  ',
+          { width },
         ),
   ];
   if (space.host.warnings.length > 0) {
-    lines.push('', `Import warnings (${space.host.warnings.length}): lines that could not be read, see the host file`);
+    lines.push('', `Import warnings: ${plural(space.host.warnings.length, 'line')} that could not be read, see the host file`);
   }
   return lines.join('\n');
 }

@@ -8,7 +8,9 @@ import { parseLayout } from '../../solver/layout.js';
 import { solve } from '../../solver/solve.js';
 import { parsePlacementSpec } from '../../solver/spec.js';
 import { type Command, dmaApiHolesOption, EXIT, listOption, parseCommandArgs, policyOption, timeoutOption } from '../command.js';
-import { isJsonPath, loadHost, writeOutput } from '../inputs.js';
+import { withElapsed } from '../elapsed.js';
+import { isJsonOperand, loadHost, writeOutput } from '../inputs.js';
+import { inputName } from '../../model/stdin.js';
 
 const help = `Usage: iova render <host.json | sources… | spec.json | layout.json> [-o FILE] [options]
 
@@ -86,7 +88,7 @@ const command: Command = {
     const hostOperands = values.host ?? [];
 
     // One JSON file is read once and classified by content; anything else is host sources.
-    const json = positionals.length === 1 && isJsonPath(positionals[0]) ? readJsonUnlessDirectory(positionals[0]) : undefined;
+    const json = positionals.length === 1 && isJsonOperand(positionals[0]) ? readJsonUnlessDirectory(positionals[0]) : undefined;
     const kind: InputKind = json === undefined ? 'host' : detectInputKind(json.value);
     if (kind === 'host' && hostOperands.length > 0) throw new InputError('--host is for a spec or a layout; a host input is drawn as it is');
 
@@ -94,7 +96,7 @@ const command: Command = {
     if (json && kind === 'spec') {
       const host = hostOperands.length > 0 ? await loadHost(hostOperands) : undefined;
       const problem = parsePlacementSpec(withOverrides(json.value, overrides), json.file, host);
-      const result = await solve(problem, { timeoutMs: timeoutOption(values.timeout) });
+      const result = await withElapsed(io, 'solving', () => solve(problem, { timeoutMs: timeoutOption(values.timeout) }));
       scene = sceneOfSolution(problem, result, { title: values.title });
     } else if (json && kind === 'layout') {
       if (hostOperands.length === 0) throw new InputError('a layout is drawn on a host: give --host host.json');
@@ -127,7 +129,7 @@ export default command;
 /** A JSON file's content, or undefined when the path is a directory (a sysfs root named *.json). */
 function readJsonUnlessDirectory(file: string): { file: string; value: unknown } | undefined {
   try {
-    return { file, value: readJsonFile(file) };
+    return { file: inputName(file), value: readJsonFile(file) };
   } catch (error) {
     if (error instanceof InputError && /EISDIR/.test(error.message)) return undefined;
     throw error;

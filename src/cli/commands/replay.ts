@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { replayTrace } from '../../allocators/dma-iova/replay.js';
 import { InputError } from '../../model/errors.js';
+import { didYouMean } from '../../model/suggest.js';
+import { toJson } from '../../model/serialise.js';
+import { inputName, readStdin, STDIN } from '../../model/stdin.js';
 import { type Command, EXIT, parseCommandArgs } from '../command.js';
 
-const help = `Usage: iova replay <trace-file> [--policy linux|default]
+const help = `Usage: iova replay <trace-file | -> [--policy linux|default] [--json]
 
 Run an IOVA-domain trace through the DMA-API allocator and print one output line per
 operation — the format of the kernel's own traces (vectors/linux-iova/*.trace and .out), so
@@ -15,20 +18,21 @@ tick, check, put (numbers are page frames, decimal or 0x hex; # starts a comment
 Options:
   --policy P     linux (default): the kernel's allocator exactly, next-fit misses and all;
                  default: the same placement preference, never failing while space exists
+  --json         print {"trace","policy","output":[…]}: the output lines as a list
   -h, --help     this text`;
 
 const command: Command = {
   name: 'replay',
   help,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs('replay', argv, { policy: { type: 'string' } });
+    const { values, positionals } = parseCommandArgs('replay', argv, { policy: { type: 'string' }, json: { type: 'boolean' } });
     if (positionals.length !== 1) throw new InputError('give exactly one trace file (see: iova replay --help)');
     const policy = values.policy ?? 'linux';
-    if (policy !== 'linux' && policy !== 'default') throw new InputError(`unknown allocator policy "${policy}"; expected linux or default`);
-    const file = positionals[0];
+    if (policy !== 'linux' && policy !== 'default') throw new InputError(`unknown allocator policy "${policy}"; expected linux or default${didYouMean(policy, ['linux', 'default'])}`);
+    const file = inputName(positionals[0]);
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = positionals[0] === STDIN ? readStdin() : readFileSync(file, 'utf8');
     } catch (error) {
       throw new InputError(`cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file });
     }
@@ -38,7 +42,7 @@ const command: Command = {
     } catch (error) {
       throw error instanceof InputError ? error.inFile(file) : error;
     }
-    io.out(lines.join('\n'));
+    io.out(values.json ? toJson({ trace: file, policy, output: lines }) : lines.join('\n'));
     return EXIT.ok;
   },
 };

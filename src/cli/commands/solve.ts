@@ -8,10 +8,12 @@ import { layoutOf, layoutToJson } from '../../solver/layout.js';
 import { type Placement, type SolveResult, solve } from '../../solver/solve.js';
 import { loadPlacementSpec } from '../../solver/spec.js';
 import { type Command, EXIT, parseCommandArgs, timeoutOption } from '../command.js';
+import { withElapsed } from '../elapsed.js';
 import { writeOutput } from '../inputs.js';
-import { table } from '../table.js';
+import { plural } from '../plural.js';
+import { table, tableWidth } from '../table.js';
 
-const help = `Usage: iova solve <spec.json> [--json] [--timeout MS] [-o layout.json]
+const help = `Usage: iova solve <spec.json | -> [--json] [--timeout MS] [-o layout.json]
 
 Place the spec's requests in the host's IOVA space, or explain why they cannot be placed.
 Every placement is certified by the independent verifier; every conflict is minimal (drop any
@@ -23,6 +25,8 @@ Options:
                       past that the answer is "unknown" (exit 3)
   -o, --output FILE   when sat, write the layout (with each request's requirements) for
                       \`iova verify\` and \`iova check-attach\`
+  --wide              one line per table row (default: long cells wrap under their row to fit
+                      the terminal, or 100 columns when output is not a terminal)
   -h, --help          this text
 
 Exit codes: 0 sat, 1 unsat, 2 bad input, 3 unknown.`;
@@ -35,15 +39,16 @@ const command: Command = {
       json: { type: 'boolean' },
       timeout: { type: 'string' },
       output: { type: 'string', short: 'o' },
+      wide: { type: 'boolean' },
     });
     if (positionals.length !== 1) throw new InputError('give exactly one spec file (see: iova solve --help)');
     const timeoutMs = timeoutOption(values.timeout);
     const problem = loadPlacementSpec(positionals[0]);
-    const result = await solve(problem, { timeoutMs });
+    const result = await withElapsed(io, 'solving', () => solve(problem, { timeoutMs }));
     if (values.output && result.status === 'sat') {
       writeOutput(values.output, `${toJson(layoutToJson(layoutOf(problem, result.placements)))}\n`);
     }
-    io.out(values.json ? toJson(solveJson(result)) : solveText(result, `${problem.space.host.name} (policy ${problem.space.policy}, alignment ${formatSize(problem.space.alignment)}, pages ${formatPageSizes(problem.space.pageSizes)})`));
+    io.out(values.json ? toJson(solveJson(result)) : solveText(result, `${problem.space.host.name} (policy ${problem.space.policy}, alignment ${formatSize(problem.space.alignment)}, pages ${formatPageSizes(problem.space.pageSizes)})`, tableWidth(io, values.wide)));
     return result.status === 'sat' ? EXIT.ok : result.status === 'unsat' ? EXIT.rejected : EXIT.unknown;
   },
 };
@@ -79,10 +84,12 @@ export function solveJson(result: SolveResult) {
   }
 }
 
-export function placementsTable(placements: readonly Placement[]): string {
+export function placementsTable(placements: readonly Placement[], width = Infinity): string {
   return table(
     ['name', 'iova', 'last', 'size', 'pages'],
     placements.map((p) => [p.name, hexGrouped(p.iova), hexGrouped(p.last), formatSize(p.size), p.pages.map((x) => `${x.count}×${formatSize(x.pageSize)}`).join(' + ')]),
+    '  ',
+    { width },
   );
 }
 
@@ -93,10 +100,10 @@ export function conflictText(c: Conflict, index: number): string {
 }
 
 /** The human form. */
-export function solveText(result: SolveResult, where: string): string {
+export function solveText(result: SolveResult, where: string, width = Infinity): string {
   switch (result.status) {
     case 'sat':
-      return [`sat: ${result.placements.length} placement${result.placements.length === 1 ? '' : 's'} on ${where}`, placementsTable(result.placements)].join('\n');
+      return [`sat: ${plural(result.placements.length, 'placement')} on ${where}`, placementsTable(result.placements, width)].join('\n');
     case 'unsat': {
       const lines = [`unsat: no placement exists on ${where}`, ''];
       result.conflicts.forEach((c, i) => lines.push(conflictText(c, i), ''));
@@ -105,7 +112,7 @@ export function solveText(result: SolveResult, where: string): string {
         lines.push('Repairs (cheapest first; each was solved again and works):');
         result.repairs.forEach((r, i) => {
           lines.push(`  ${i + 1}. ${r.description}`);
-          lines.push(placementsTable(r.placements).replace(/^/gm, '     '));
+          lines.push(placementsTable(r.placements, width - 5).replace(/^/gm, '     '));
         });
       }
       return lines.join('\n').trimEnd();

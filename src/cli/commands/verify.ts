@@ -6,7 +6,9 @@ import { type VerifyReport, verifyLayout } from '../../solver/verify.js';
 import { type FleetHostResult, type FleetReport, fleetFiles, verifyFleet } from '../../solver/fleet.js';
 import type { Layout } from '../../solver/verify.js';
 import { type Command, EXIT, type Io, listOption, parseCommandArgs } from '../command.js';
+import { startElapsed } from '../elapsed.js';
 import { loadHost } from '../inputs.js';
+import { plural } from '../plural.js';
 
 const help = `Usage: iova verify <layout.json> (--host HOST [--host HOST …] | --fleet DIR) [--json]
 
@@ -74,21 +76,20 @@ async function runFleet(layout: Layout, dir: string, workers: string | undefined
   const count = workers === undefined ? undefined : Number(workers);
   if (count !== undefined && (!Number.isSafeInteger(count) || count < 1)) throw new InputError(`--workers must be a positive whole number, not "${workers}"`);
   const started = performance.now();
-  let shown = 0;
-  const report = await verifyFleet(layout, files, {
-    workers: count,
-    onProgress: io.progress
-      ? (done, total) => {
-          const now = performance.now();
-          if (done < total && now - shown < 100) return;
-          shown = now;
-          const width = 30;
-          const filled = Math.round((done / total) * width);
-          io.progress?.(`[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} hosts`);
-        }
-      : undefined,
-  });
-  io.progress?.('');
+  const elapsed = startElapsed(io, 'checking');
+  let report: FleetReport;
+  try {
+    report = await verifyFleet(layout, files, {
+      workers: count,
+      onProgress: (done, total) => {
+        const width = 30;
+        const filled = Math.round((done / total) * width);
+        elapsed.update(`[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} hosts`);
+      },
+    });
+  } finally {
+    elapsed.stop();
+  }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   io.out(json ? toJson(report) : fleetText(report, seconds));
   return report.ok ? EXIT.ok : EXIT.rejected;
@@ -96,11 +97,15 @@ async function runFleet(layout: Layout, dir: string, workers: string | undefined
 
 export function fleetText(report: FleetReport, seconds?: string): string {
   const lines = [
-    `${report.total} host files${seconds ? ` checked in ${seconds} s` : ''}: ${report.accepted} accept the layout, ${report.rejected} reject it${report.unreadable > 0 ? `, ${report.unreadable} could not be read` : ''}.`,
+    `${plural(report.total, 'host file')}${seconds ? ` checked in ${seconds} s` : ''}: ${report.accepted} ${report.accepted === 1 ? 'accepts' : 'accept'} the layout, ${report.rejected} ${report.rejected === 1 ? 'rejects' : 'reject'} it${report.unreadable > 0 ? `, ${report.unreadable} could not be read` : ''}.`,
   ];
   if (report.reasons.length > 0) {
     lines.push('', 'Why hosts reject it (a host may have several reasons):');
-    for (const r of report.reasons) lines.push(`  ${String(r.hosts).padStart(6)} × ${r.reason}`);
+    for (const r of report.reasons) {
+      const more = r.hosts - r.examples.length;
+      lines.push(`  ${String(r.hosts).padStart(6)} × ${r.reason}`);
+      lines.push(`           e.g. ${r.examples.join(', ')}${more > 0 ? ` and ${more} more` : ''}`);
+    }
   }
   const unreadable = report.hosts.filter((h): h is Extract<FleetHostResult, { error: string }> => 'error' in h);
   if (unreadable.length > 0) {
@@ -136,10 +141,10 @@ export function verifyText(report: VerifyReport): string {
       lines.push(`${h.host}: accepts the layout`);
       continue;
     }
-    lines.push(`${h.host}: rejects the layout (${h.violations.length} violation${h.violations.length === 1 ? '' : 's'})`);
+    lines.push(`${h.host}: rejects the layout (${plural(h.violations.length, 'violation')})`);
     for (const v of h.violations) lines.push(`  - ${v.message}${v.enforced ? '' : '  [the kernel would not refuse this; the DMA would misbehave]'}`);
   }
   const accepted = report.hosts.filter((h) => h.ok).length;
-  lines.push('', `${accepted} of ${report.hosts.length} host${report.hosts.length === 1 ? '' : 's'} accept the layout.`);
+  lines.push('', `${accepted} of ${plural(report.hosts.length, 'host')} ${accepted === 1 ? 'accepts' : 'accept'} the layout.`);
   return lines.join('\n');
 }

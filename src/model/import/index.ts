@@ -14,6 +14,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { InputError } from '../errors.js';
 import type { HostFacts } from '../host.js';
+import { readStdin, STDIN, STDIN_NAME } from '../stdin.js';
 import { HostBuilder } from './merge.js';
 import { readSysfsInto } from './sysfs.js';
 import { importTextInto } from './text.js';
@@ -27,6 +28,8 @@ export { parseConfigSpace, readSysfsRoot, SYSFS_CAPTURE_SCRIPT, type SysfsOption
 export interface ImportOptions {
   /** Host name in the result (default: the first source's file name without extension). */
   name?: string;
+  /** Called after each source of {@link importSources}: how many are read out of how many. */
+  onSource?: (done: number, total: number) => void;
 }
 
 /**
@@ -48,6 +51,11 @@ export function importSources(paths: readonly string[], options: ImportOptions =
   if (paths.length === 0) throw new InputError('no sources to import: give sysfs roots (directories) or text files');
   const builder = new HostBuilder(options.name ?? hostName(paths[0]));
   for (const path of paths) {
+    options.onSource?.(paths.indexOf(path), paths.length);
+    if (path === STDIN) {
+      importTextInto(builder, readStdin(), STDIN_NAME);
+      continue;
+    }
     let isDirectory: boolean;
     try {
       isDirectory = statSync(path).isDirectory();
@@ -81,6 +89,7 @@ function errorCode(error: unknown): string {
 }
 
 function hostName(path: string): string {
+  if (path === STDIN) return 'stdin';
   const name = basename(path, extname(path));
   return name === '' ? 'host' : name;
 }
