@@ -23,9 +23,10 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly st
   if (!fit || full.every((line) => [...line].length <= fit.width)) return full.join('\n');
   const under = fit.under ?? header.length - 1;
   const without = (cells: readonly string[]) => cells.filter((_, i) => i !== under);
-  const heads = lay([...without(header), `(${header[under]} below)`], rows.map(without), indent);
+  // The moved column's heading sits under the other headings, as its cells sit under their rows.
+  const heads = lay(without(header), rows.map(without), indent);
   const deeper = `${indent}    `;
-  const out = [heads[0]];
+  const out = [heads[0], deeper + header[under]];
   rows.forEach((row, i) => {
     out.push(heads[i + 1]);
     const text = row[under] ?? '';

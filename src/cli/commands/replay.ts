@@ -34,6 +34,7 @@ const command: Command = {
     try {
       text = positionals[0] === STDIN ? readStdin() : readFileSync(file, 'utf8');
     } catch (error) {
+      if (error instanceof InputError) throw error;
       throw new InputError(`cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file });
     }
     let lines: string[];
