@@ -16,6 +16,7 @@ import type { ExistingMapping, Problem } from '../solver/problem.js';
 import type { SolveResult } from '../solver/solve.js';
 import { type Layout, type Violation, verifyInSpace } from '../solver/verify.js';
 import { type HoleCategory, holeCategory } from './palette.js';
+import { plural } from './text.js';
 
 /** An aperture window: addresses the attached domains translate. */
 export interface SceneWindow extends IovaRange {
@@ -108,7 +109,7 @@ export function sceneOfSpace(space: AddressSpace, options: SceneOptions = {}): S
     ...base(space),
     title: options.title ?? `IOVA space of host ${space.host.name}`,
     verdict: 'space',
-    summary: `${space.usable.ranges.length} usable range${plural(space.usable.ranges.length)}, ${space.holes.length} hole${plural(space.holes.length)}`,
+    summary: `${plural(space.usable.ranges.length, 'usable range')}, ${plural(space.holes.length, 'hole')}`,
   };
 }
 
@@ -126,7 +127,7 @@ export function sceneOfSolution(problem: Problem, result: SolveResult, options: 
   };
   switch (result.status) {
     case 'sat':
-      scene.summary = `sat: ${result.placements.length} placement${plural(result.placements.length)}`;
+      scene.summary = `sat: ${plural(result.placements.length, 'placement')}`;
       scene.placements = result.placements.map((p) => {
         const request = problem.requests.find((r) => r.name === p.name);
         return {
@@ -141,7 +142,7 @@ export function sceneOfSolution(problem: Problem, result: SolveResult, options: 
       });
       break;
     case 'unsat':
-      scene.summary = `unsat: ${result.conflicts.length} conflict${plural(result.conflicts.length)}`;
+      scene.summary = `unsat: ${plural(result.conflicts.length, 'conflict')}`;
       // Nothing is placed, but fixed requests have a place: draw them, the conflicting ones flagged.
       for (const r of problem.requests) {
         if (!r.fixed || r.fixed.iova + r.size - 1n > MAX_ADDRESS) continue;
@@ -176,7 +177,7 @@ export function sceneOfLayout(space: AddressSpace, layout: Layout, options: Layo
     ...base(space),
     title: options.title ?? `Layout on host ${space.host.name}`,
     verdict: violations.length === 0 ? 'accepted' : 'rejected',
-    summary: violations.length === 0 ? 'accepted: no violation' : `rejected: ${violations.length} violation${plural(violations.length)}`,
+    summary: violations.length === 0 ? 'accepted: no violation' : `rejected: ${plural(violations.length, 'violation')}`,
     existing: existing.map(mappingOf),
     placements: layout.placements
       .map((p, i) => ({
@@ -329,8 +330,4 @@ function uniqueRanges(ranges: readonly IovaRange[]): IovaRange[] {
     out.push({ start: r.start, last: r.last });
   }
   return out;
-}
-
-function plural(n: number): string {
-  return n === 1 ? '' : 's';
 }

@@ -1,6 +1,7 @@
 /**
- * Text helpers shared by the SVG and HTML renderers: escaping, and measuring and wrapping in the
- * monospace font the picture uses, so that layout needs no font metrics from a browser.
+ * Text helpers shared by the renderers and the command's text output: escaping, counted
+ * nouns, and measuring and wrapping in the monospace font the picture uses, so that layout
+ * needs no font metrics from a browser.
  */
 
 /** System monospace fonts only: nothing is fetched. */
@@ -72,4 +73,9 @@ export function escapeControl(text: string): string {
     const code = c.charCodeAt(0);
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
+}
+
+/** A counted noun: `1 device`, `2 devices`, `1 IOMMU group`, `3 bridges`. */
+export function plural(count: number, noun: string, pluralForm = /(s|sh|ch|x|z)$/.test(noun) ? `${noun}es` : `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : pluralForm}`;
 }

@@ -11,7 +11,7 @@ import { didYouMean } from '../../model/suggest.js';
 import { toJson } from '../../model/serialise.js';
 import { type Command, EXIT, listOption, parseCommandArgs } from '../command.js';
 import { table, tableWidth } from '../table.js';
-import { plural } from '../plural.js';
+import { plural } from '../../render/text.js';
 
 const help = `Usage: iova explain map <host.json | ioas.json> --length L (--iova X | --va V | --auto) [options]
        iova explain attach <host.json | ioas.json> --device BDF [options]

@@ -1,9 +1,8 @@
 import { pciTreeOf, type PciTreeNode, type PciTreeView } from '../../model/pci-tree.js';
 import { toJson } from '../../model/serialise.js';
-import { escapeControl, truncate, wrap } from '../../render/text.js';
+import { escapeControl, plural, truncate, wrap } from '../../render/text.js';
 import { type Command, EXIT, parseCommandArgs } from '../command.js';
 import { loadHost } from '../inputs.js';
-import { plural } from '../plural.js';
 import { tableWidth } from '../table.js';
 
 const help = `Usage: iova groups <host.json | sources… | -> [--json] [--wide]

@@ -3,7 +3,7 @@ import { hostToJson, toJson } from '../../model/serialise.js';
 import { type Command, EXIT, parseCommandArgs } from '../command.js';
 import { startElapsed } from '../elapsed.js';
 import { writeOutput } from '../inputs.js';
-import { plural } from '../plural.js';
+import { plural } from '../../render/text.js';
 
 const help = `Usage: iova import <sources… | -> [-o host.json] [--name NAME] [--json]
 

@@ -8,7 +8,7 @@ import { toJson } from '../../model/serialise.js';
 import { type Command, dmaApiHolesOption, EXIT, listOption, parseCommandArgs, policyOption } from '../command.js';
 import { loadHost } from '../inputs.js';
 import { table, tableWidth } from '../table.js';
-import { plural } from '../plural.js';
+import { plural } from '../../render/text.js';
 
 const help = `Usage: iova ranges <host.json | sources… | -> [options]
 

@@ -10,7 +10,7 @@ import { loadPlacementSpec } from '../../solver/spec.js';
 import { type Command, EXIT, parseCommandArgs, timeoutOption } from '../command.js';
 import { withElapsed } from '../elapsed.js';
 import { writeOutput } from '../inputs.js';
-import { plural } from '../plural.js';
+import { plural } from '../../render/text.js';
 import { table, tableWidth } from '../table.js';
 
 const help = `Usage: iova solve <spec.json | -> [--json] [--timeout MS] [-o layout.json]

@@ -8,7 +8,7 @@ import type { Layout } from '../../solver/verify.js';
 import { type Command, EXIT, type Io, listOption, parseCommandArgs } from '../command.js';
 import { startElapsed } from '../elapsed.js';
 import { loadHost } from '../inputs.js';
-import { plural } from '../plural.js';
+import { plural } from '../../render/text.js';
 
 const help = `Usage: iova verify <layout.json> (--host HOST [--host HOST …] | --fleet DIR) [--json]
 
