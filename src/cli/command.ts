@@ -17,6 +17,12 @@ export interface Io {
   /** Redraws a one-line progress display; present only when standard error is a terminal. */
   progress?: (line: string) => void;
   /**
+   * The terminal's file descriptor for the elapsed-time indicator, drawn from a worker thread so
+   * that it keeps counting while the main thread is busy; present only when standard error is a
+   * terminal. Without it the indicator draws through {@link Io.progress}.
+   */
+  progressFd?: number;
+  /**
    * Width of standard output in columns when it is a terminal; tables fit it. Absent (pipes,
    * files, tests): {@link DEFAULT_COLUMNS}, so piped output does not depend on the terminal.
    */
