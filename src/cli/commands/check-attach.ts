@@ -14,7 +14,7 @@ import { withElapsed } from '../elapsed.js';
 import { loadHost } from '../inputs.js';
 import { conflictText } from './solve.js';
 
-const help = `Usage: iova check-attach <spec.json | layout.json> --device BDF [--host HOST] [--json]
+const help = `Usage: iova check-attach <spec.json | layout.json | -> --device BDF [--host HOST] [--json]
 
 Hot-plug check: can a device that is not attached yet join an IOAS whose layout is fixed? If
 not, which of its reserved regions, aperture limits or peer-to-peer holes collide with which

@@ -13,8 +13,8 @@ import { type Command, EXIT, listOption, parseCommandArgs } from '../command.js'
 import { table, tableWidth } from '../table.js';
 import { plural } from '../../render/text.js';
 
-const help = `Usage: iova explain map <host.json | ioas.json> --length L (--iova X | --va V | --auto) [options]
-       iova explain attach <host.json | ioas.json> --device BDF [options]
+const help = `Usage: iova explain map <host.json | ioas.json | -> --length L (--iova X | --va V | --auto) [options]
+       iova explain attach <host.json | ioas.json | -> --device BDF [options]
 
 What the kernel would answer to one map (IOMMU_IOAS_MAP, VFIO_IOMMU_MAP_DMA) or one device
 attach, and why: the errno, the rule broken, the facts involved with where each came from,
@@ -55,14 +55,14 @@ const command: Command = {
       json: { type: 'boolean' },
       wide: { type: 'boolean' },
     });
-    let [what, file, ...extra] = positionals;
+    const [what, operand, ...extra] = positionals;
     if (what !== 'map' && what !== 'attach') throw new InputError('say what to explain: "iova explain map …" or "iova explain attach …" (see: iova explain --help)');
-    if (file === undefined) throw new InputError('name a host file or an IOAS-state file');
+    if (operand === undefined) throw new InputError('name a host file or an IOAS-state file');
     if (extra.length > 0) throw new InputError(`unexpected operand "${extra[0]}"`);
     const policy = policyOf(values.policy);
     const devices = listOption(values.device);
-    const data = readJsonFile(file);
-    file = inputName(file);
+    const data = readJsonFile(operand);
+    const file = inputName(operand);
 
     let ioas: Ioas;
     let first: string[];

@@ -10,7 +10,7 @@ import { startElapsed } from '../elapsed.js';
 import { loadHost } from '../inputs.js';
 import { plural } from '../../render/text.js';
 
-const help = `Usage: iova verify <layout.json> (--host HOST [--host HOST …] | --fleet DIR) [--json]
+const help = `Usage: iova verify <layout.json | -> (--host HOST [--host HOST …] | --fleet DIR) [--json]
 
 Check a fixed layout offline (no solver) against each host: every placement inside an
 aperture window, outside every hole that applies under the layout's policy (reserved regions,
