@@ -104,6 +104,8 @@ describe('iova groups', () => {
       ].join('\n'),
     );
     expect(r.out).toContain('      └─ 0000:42:10.0  switch downstream port  ACS redirect off\n         └─ 0000:44:00.0  group 30  3D controller: NVIDIA');
+    // 05:00.3 is on bus 05, outside host bridge 0000:40's buses 40-7f, and no bridge leads to it.
+    expect(r.out).toContain('\n0000:05:00.3  group 5  (no bridge known above it)\n');
     expect(r.out).toMatch(/\n {2}group 30 {2}0000:43:00\.0, 0000:44:00\.0\n/);
     expect(r.out).toMatch(/\n {2}0000:43:00\.0 through 0000:42:08\.0 reaches 0000:41:00\.0 \(BAR0\); 0000:42:10\.0 \(bridge window,\s+prefetchable bridge window\); 0000:44:00\.0 \(BAR0, BAR3, BAR1\)/);
     for (const line of r.out.split('\n')) expect([...line].length).toBeLessThanOrEqual(100);

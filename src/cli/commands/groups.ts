@@ -68,7 +68,9 @@ export function groupsText(view: PciTreeView, width: number): string[] {
   const lines: string[] = ['PCI tree (ACS redirect off: a switch hands peer DMA to the peer, not the IOMMU):'];
   const fit = (text: string) => (Number.isFinite(width) ? truncate(text, width) : text);
   const walk = (n: PciTreeNode, prefix: string, branch: string) => {
-    lines.push(fit(`${prefix}${branch}${nodeLine(n)}`));
+    // A device at the top: the sources name no bridge or host bridge whose buses hold it.
+    const orphan = prefix === '' && branch === '' && n.kind === 'device' ? '  (no bridge known above it)' : '';
+    lines.push(fit(`${prefix}${branch}${nodeLine(n)}${orphan}`));
     const below = prefix + (branch === '' ? '' : branch === '└─ ' ? '   ' : '│  ');
     n.children.forEach((c, i) => walk(c, below, i === n.children.length - 1 ? '└─ ' : '├─ '));
   };
