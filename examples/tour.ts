@@ -17,6 +17,10 @@ export const STEPS: Array<{ title: string; argv: string[] }> = [
     argv: ['import', 'examples/hosts/epyc/reserved_regions.txt', 'examples/hosts/epyc/lspci.txt', 'examples/hosts/epyc/dmesg.txt', '--name', 'epyc', '-o', 'examples/out/epyc.json'],
   },
   {
+    title: 'The PCI tree: IOMMU groups, ACS redirect per port, and which devices reach which peers without the IOMMU',
+    argv: ['groups', 'examples/out/epyc.json'],
+  },
+  {
     title: 'The usable IOVA ranges for the NIC, and every hole with where it came from',
     argv: ['ranges', 'examples/out/epyc.json', '--devices', '0000:43:00.0'],
   },

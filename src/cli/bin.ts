@@ -15,7 +15,9 @@ const io: Io = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
   isTty: process.stdout.isTTY === true,
+  columns: process.stdout.isTTY ? process.stdout.columns : undefined,
   progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r\x1b[K${line}`) : undefined,
+  progressFd: process.stderr.isTTY ? 2 : undefined,
 };
 
 process.exitCode = await main(process.argv.slice(2), io);

@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InputError } from '../model/errors.js';
 import { isPolicy, type Policy, POLICIES } from '../model/policy.js';
 import { formatWarning, type Warning } from '../model/warnings.js';
+import { didYouMean } from '../model/suggest.js';
 
 /**
  * Exit codes (DESIGN.md): 0 ok/sat/accepted, 1 unsat/rejected/failed, 2 bad input, 3 unknown,
@@ -33,7 +34,21 @@ export interface Io {
   isTty: boolean;
   /** Redraws a one-line progress display; present only when standard error is a terminal. */
   progress?: (line: string) => void;
+  /**
+   * The terminal's file descriptor for the elapsed-time indicator, drawn from a worker thread so
+   * that it keeps counting while the main thread is busy; present only when standard error is a
+   * terminal. Without it the indicator draws through {@link Io.progress}.
+   */
+  progressFd?: number;
+  /**
+   * Width of standard output in columns when it is a terminal; tables fit it. Absent (pipes,
+   * files, tests): {@link DEFAULT_COLUMNS}, so piped output does not depend on the terminal.
+   */
+  columns?: number;
 }
+
+/** Table width when standard output is not a terminal. */
+export const DEFAULT_COLUMNS = 100;
 
 export interface Command {
   name: string;
@@ -58,13 +73,17 @@ export function parseCommandArgs<O extends Options>(command: string, argv: strin
     const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
     return { values: parsed.values as ParsedValues<O>, positionals: parsed.positionals };
   } catch (error) {
-    throw new InputError(`${(error as Error).message.replace(/\. To specify.*$/s, '')} (see: iova ${command} --help)`);
+    const message = (error as Error).message.replace(/\. To specify.*$/s, '');
+    const unknown = /^Unknown option '(-[^']*)'/.exec(message)?.[1];
+    const known = [...Object.keys(options), 'help'].map((name) => `--${name}`);
+    const hint = unknown?.startsWith('--') ? didYouMean(unknown, known) : '';
+    throw new InputError(`${message}${hint} (see: iova ${command} --help)`);
   }
 }
 
 export function policyOption(value: string | undefined, fallback: Policy = 'iommufd'): Policy {
   if (value === undefined) return fallback;
-  if (!isPolicy(value)) throw new InputError(`unknown policy "${value}"; expected one of ${POLICIES.join(', ')}`);
+  if (!isPolicy(value)) throw new InputError(`unknown policy "${value}"; expected one of ${POLICIES.join(', ')}${didYouMean(value, POLICIES)}`);
   return value;
 }
 

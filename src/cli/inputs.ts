@@ -7,6 +7,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import type { HostFacts } from '../model/host.js';
 import { InputError } from '../model/errors.js';
 import { loadHostFile } from '../model/load.js';
+import { readStdin, STDIN } from '../model/stdin.js';
 
 /** Whether a path names a JSON file (by extension). */
 export function isJsonPath(path: string): boolean {
@@ -16,9 +17,18 @@ export function isJsonPath(path: string): boolean {
 /** Host facts from `<host.json>` or from `<sources…>`. */
 export async function loadHost(operands: readonly string[]): Promise<HostFacts> {
   if (operands.length === 0) throw new InputError('no host given: name a host file (host.json) or sources to import');
-  if (operands.length === 1 && isJsonPath(operands[0]) && !isDirectory(operands[0])) return loadHostFile(operands[0]);
+  if (operands.length === 1 && isJsonOperand(operands[0])) return loadHostFile(operands[0]);
   const { importSources } = await import('../model/import/index.js');
   return importSources([...operands]);
+}
+
+/**
+ * Whether an operand holds JSON: a `*.json` path that is not a directory, or standard input
+ * (`-`) whose text starts with `{` (anything else on standard input is a capture to import).
+ */
+export function isJsonOperand(path: string): boolean {
+  if (path === STDIN) return readStdin().trimStart().startsWith('{');
+  return isJsonPath(path) && !isDirectory(path);
 }
 
 /** Write an output file; failure is bad input naming the file. */

@@ -17,6 +17,7 @@ import { defaultGeometry, type PlatformFacts, platformFacts } from './profiles.j
 import { withDefaults } from './provenance.js';
 import { overlaps, sameRange, type IovaRange } from './range.js';
 import { RangeSet } from './rangeset.js';
+import { didYouMean } from './suggest.js';
 import { PciTopology } from './topology.js';
 
 export interface AddressSpaceOptions {
@@ -181,12 +182,12 @@ function resolveAttachments(host: HostFacts, wanted: readonly string[] | undefin
     const group = /^group:(\d+)$/.exec(id);
     if (group) {
       const g = groups.get(Number(group[1]));
-      if (!g) throw new InputError(`IOMMU group ${group[1]} is not in host ${host.name} (known: ${[...groups.keys()].join(', ') || 'none'})`);
+      if (!g) throw new InputError(`IOMMU group ${group[1]} is not in host ${host.name} (known: ${[...groups.keys()].join(', ') || 'none'})${didYouMean(id, [...groups.keys()].map((k) => `group:${k}`), 1)}`);
       return byGroup(g);
     }
     const key = isBdf(id) ? normaliseBdf(id) : id;
     const d = devices.get(key);
-    if (!d) throw new InputError(`device ${id} is not in host ${host.name} (known: ${[...devices.keys()].join(', ') || 'none'})`);
+    if (!d) throw new InputError(`device ${id} is not in host ${host.name} (known: ${[...devices.keys()].join(', ') || 'none'})${didYouMean(key, devices.keys(), 1)}`);
     return byDevice(d);
   });
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { HostFacts } from './host.js';
 import { withJsonLine } from './json-source.js';
 import { loadHostFile, readJsonFile } from './load.js';
+import { inputName } from './stdin.js';
 import { type Policy, POLICIES } from './policy.js';
 import type { Provenance } from './provenance.js';
 import type { IovaRange } from './range.js';
@@ -109,5 +110,5 @@ function readIoasState(data: unknown, file?: string): IoasState {
 
 /** Read an IOAS state file. */
 export function loadIoasStateFile(file: string): IoasState {
-  return parseIoasState(readJsonFile(file), file);
+  return parseIoasState(readJsonFile(file), inputName(file));
 }

@@ -13,6 +13,7 @@ import type { HostFacts } from './host.js';
 import { rememberJsonSource } from './json-source.js';
 import { missingIommuFacts } from './import/assumptions.js';
 import { parseHostFacts } from './schema.js';
+import { inputName, readStdin, STDIN, STDIN_NAME } from './stdin.js';
 
 /** The largest input file read (64 MiB): far above any real capture, far below memory limits. */
 export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
@@ -99,6 +100,7 @@ function errorCode(error: unknown): string {
 
 /** Read and parse a JSON file; unreadable files and JSON syntax errors become {@link InputError}. */
 export function readJsonFile(file: string, options: ReadInputOptions = {}): unknown {
+  if (file === STDIN) return parseJsonText(readStdin(), STDIN_NAME);
   return parseJsonText(readInputText(file, options), file);
 }
 
@@ -228,8 +230,9 @@ function locateJsonError(text: string): { offset: number; expected: string } {
  * default whole-space geometry without a word).
  */
 export function loadHostFile(file: string): HostFacts {
-  const host = parseHostFacts(readJsonFile(file), file);
-  const warning = missingIommuFacts(host, file);
+  const name = inputName(file);
+  const host = parseHostFacts(readJsonFile(file), name);
+  const warning = missingIommuFacts(host, name);
   if (warning) host.warnings = [...host.warnings, warning];
   return host;
 }

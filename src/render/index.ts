@@ -23,3 +23,4 @@ export {
   type Verdict,
 } from './scene.js';
 export { boundariesOf, type RenderOptions, renderSvg, SCALE_NOTE } from './svg.js';
+export { renderTxt, TXT_COLUMNS } from './txt.js';

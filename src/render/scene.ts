@@ -17,6 +17,7 @@ import type { SolveResult } from '../solver/solve.js';
 import { formatWarning, spaceWarnings } from '../model/warnings.js';
 import { type Layout, type Violation, verifyInSpace } from '../explain/verify.js';
 import { type HoleCategory, holeCategory } from './palette.js';
+import { plural } from './text.js';
 
 /** An aperture window: addresses the attached domains translate. */
 export interface SceneWindow extends IovaRange {
@@ -111,7 +112,7 @@ export function sceneOfSpace(space: AddressSpace, options: SceneOptions = {}): S
     ...base(space),
     title: options.title ?? `IOVA space of host ${space.host.name}`,
     verdict: 'space',
-    summary: `${space.usable.ranges.length} usable range${plural(space.usable.ranges.length)}, ${space.holes.length} hole${plural(space.holes.length)}`,
+    summary: `${plural(space.usable.ranges.length, 'usable range')}, ${plural(space.holes.length, 'hole')}`,
   };
 }
 
@@ -129,7 +130,7 @@ export function sceneOfSolution(problem: Problem, result: SolveResult, options: 
   };
   switch (result.status) {
     case 'sat':
-      scene.summary = `sat: ${result.placements.length} placement${plural(result.placements.length)}`;
+      scene.summary = `sat: ${plural(result.placements.length, 'placement')}`;
       scene.placements = result.placements.map((p) => {
         const request = problem.requests.find((r) => r.name === p.name);
         return {
@@ -144,7 +145,7 @@ export function sceneOfSolution(problem: Problem, result: SolveResult, options: 
       });
       break;
     case 'unsat':
-      scene.summary = `unsat: ${result.conflicts.length} conflict${plural(result.conflicts.length)}`;
+      scene.summary = `unsat: ${plural(result.conflicts.length, 'conflict')}`;
       // Nothing is placed, but fixed requests have a place: draw them, the conflicting ones flagged.
       for (const r of problem.requests) {
         if (!r.fixed || r.fixed.iova + r.size - 1n > MAX_ADDRESS) continue;
@@ -180,7 +181,7 @@ export function sceneOfLayout(space: AddressSpace, layout: Layout, options: Layo
     ...base(space),
     title: options.title ?? `Layout on host ${space.host.name}`,
     verdict: violations.length === 0 ? 'accepted' : 'rejected',
-    summary: violations.length === 0 ? 'accepted: no violation' : `rejected: ${violations.length} violation${plural(violations.length)}`,
+    summary: violations.length === 0 ? 'accepted: no violation' : `rejected: ${plural(violations.length, 'violation')}`,
     existing: existing.map(mappingOf),
     placements: layout.placements
       .map((p, i) => ({
@@ -334,8 +335,4 @@ function uniqueRanges(ranges: readonly IovaRange[]): IovaRange[] {
     out.push({ start: r.start, last: r.last });
   }
   return out;
-}
-
-function plural(n: number): string {
-  return n === 1 ? '' : 's';
 }

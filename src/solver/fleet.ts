@@ -39,7 +39,7 @@ export interface FleetReport {
   /** Per host file, in file-name order. */
   hosts: FleetHostResult[];
   /** Reasons for rejection, most common first, with how many hosts each stops. */
-  reasons: Array<{ reason: string; hosts: number }>;
+  reasons: Array<{ reason: string; hosts: number; examples: string[] }>;
 }
 
 export interface FleetOptions {
@@ -97,10 +97,14 @@ export async function verifyFleet(layout: Layout, files: readonly string[], opti
   return summarise(results);
 }
 
+/** How many example hosts a fleet summary names per rejection reason. */
+export const FLEET_EXAMPLES = 3;
+
 /** Counts and reasons, hosts in file order. */
 export function summarise(results: readonly FleetHostResult[]): FleetReport {
   const hosts = [...results].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const counts = new Map<string, number>();
+  const examples = new Map<string, string[]>();
   let accepted = 0;
   let rejected = 0;
   let unreadable = 0;
@@ -111,9 +115,14 @@ export function summarise(results: readonly FleetHostResult[]): FleetReport {
     else if (h.ok) accepted++;
     else {
       rejected++;
-      for (const reason of new Set(h.violations.map((v) => v.reason))) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+      for (const reason of new Set(h.violations.map((v) => v.reason))) {
+        counts.set(reason, (counts.get(reason) ?? 0) + 1);
+        // The first few hosts (in file order) that have this reason, to name in a summary.
+        const named = examples.get(reason) ?? [];
+        if (named.length < FLEET_EXAMPLES) examples.set(reason, [...named, h.host]);
+      }
     }
   }
-  const reasons = [...counts].map(([reason, n]) => ({ reason, hosts: n })).sort((a, b) => b.hosts - a.hosts || (a.reason < b.reason ? -1 : 1));
+  const reasons = [...counts].map(([reason, n]) => ({ reason, hosts: n, examples: examples.get(reason) ?? [] })).sort((a, b) => b.hosts - a.hosts || (a.reason < b.reason ? -1 : 1));
   return { ok: rejected === 0 && unreadable === 0, total: hosts.length, accepted, rejected, unreadable, warned, hosts, reasons };
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { InputError } from '../model/errors.js';
 import { withJsonLine } from '../model/json-source.js';
 import { readJsonFile } from '../model/load.js';
+import { inputName } from '../model/stdin.js';
 import { POLICIES } from '../model/policy.js';
 import { hex } from '../model/address.js';
 import { toRange, uniqueBy, validate, zAddress, zRange, zRangeFields } from '../model/validate.js';
@@ -81,7 +82,7 @@ function readLayout(data: unknown, file?: string): Layout {
  * {@link InputError} naming the file for a file that cannot be read or is not a layout.
  */
 export function loadLayout(file: string): Layout {
-  return parseLayout(readJsonFile(file), file);
+  return parseLayout(readJsonFile(file), inputName(file));
 }
 
 function layoutOfFixedSpec(data: unknown, file?: string): Layout {

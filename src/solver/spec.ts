@@ -11,6 +11,8 @@ import { InputError } from '../model/errors.js';
 import type { HostFacts } from '../model/host.js';
 import { withJsonLine } from '../model/json-source.js';
 import { loadHostFile, readJsonFile } from '../model/load.js';
+import { inputName } from '../model/stdin.js';
+import { didYouMean } from '../model/suggest.js';
 import { POLICIES } from '../model/policy.js';
 import type { Provenance } from '../model/provenance.js';
 import { RangeSet } from '../model/rangeset.js';
@@ -63,7 +65,8 @@ type RawSpec = z.output<typeof zPlacementSpec>;
 
 /** Read a spec file. */
 export function loadPlacementSpec(file: string): Problem {
-  return parsePlacementSpec(readJsonFile(file), file);
+  // From standard input, a relative host path is resolved against the working directory.
+  return parsePlacementSpec(readJsonFile(file), inputName(file));
 }
 
 /**
@@ -110,7 +113,7 @@ export function problemFromSpec(raw: RawSpec, space: AddressSpace, file?: string
     names.set(r.name, i);
   });
   const refer = (name: string, path: string, self: string) => {
-    if (!names.has(name)) fail(`no request named "${name}"`, path);
+    if (!names.has(name)) fail(`no request named "${name}"${didYouMean(name, names.keys())}`, path);
     if (name === self) fail(`request "${self}" refers to itself`, path);
   };
 

@@ -118,7 +118,7 @@ describe('iova render', () => {
     ['a layout without --host', ['layout.json'], /needs? .*--host|give --host/],
     ['--host with a host input', ['host.json', '--host', 'host.json'], /--host is for a spec or a layout/],
     ['an unknown output extension', ['host.json', '-o', 'map.png'], /cannot tell the format/],
-    ['an unknown --format', ['host.json', '--format', 'pdf'], /--format must be svg or html/],
+    ['an unknown --format', ['host.json', '--format', 'pdf'], /--format must be svg, html or txt, not "pdf"/],
     ['an unknown policy', ['host.json', '--policy', 'nope'], /unknown policy/],
     ['an unknown device', ['host.json', '--devices', '0000:99:00.0'], /not in host/],
     ['an unknown option', ['host.json', '--colour'], /Unknown option/],

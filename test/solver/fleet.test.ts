@@ -47,7 +47,8 @@ describe('fleet verification', () => {
     expect(report.total).toBe(120);
     expect(progress).toBe(120);
     expect(report.reasons).toEqual([
-      { reason: '`ram-above-4g` (126 GiB at 0x1_0000_0000) is outside the IOMMU aperture (36-bit aperture)', hosts: expected.rejected },
+      // The 36-bit hosts are i % 3 == 1: the first three in file order are named as examples.
+      { reason: '`ram-above-4g` (126 GiB at 0x1_0000_0000) is outside the IOMMU aperture (36-bit aperture)', hosts: expected.rejected, examples: ['host-1', 'host-4', 'host-7'] },
     ]);
     // Results come back in file order whatever the worker that checked them.
     expect(report.hosts.map((h) => h.file)).toEqual(fleetFiles(dir));
@@ -63,6 +64,7 @@ describe('fleet verification', () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(new RegExp(`^60 host files checked in [0-9.]+ s: ${expected.accepted} accept the layout, ${expected.rejected} reject it, ${expected.unreadable} could not be read\\.`));
     expect(r.out).toContain(`${String(expected.rejected).padStart(6)} × \`ram-above-4g\``);
+    expect(r.out).toContain(`e.g. host-1, host-4, host-7 and ${expected.rejected - 3} more`);
     const json = JSON.parse((await iova('verify', layout, '--fleet', dir, '--json')).out);
     expect(json).toMatchObject({ ok: false, total: 60, ...expected });
     expect(json.hosts).toHaveLength(60);

@@ -2,6 +2,7 @@ import { describeProvenance } from '../../model/provenance.js';
 import { toJson } from '../../model/serialise.js';
 import { InputError } from '../../model/errors.js';
 import { readJsonFile } from '../../model/load.js';
+import { inputName } from '../../model/stdin.js';
 import { layoutOf, parseLayout } from '../../solver/layout.js';
 import { checkHotplug, type HotplugCheck } from '../../ioas/hotplug.js';
 import { solve } from '../../solver/solve.js';
@@ -10,10 +11,11 @@ import type { Layout } from '../../explain/verify.js';
 import type { HostFacts } from '../../model/host.js';
 import { warningJson } from '../../model/warnings.js';
 import { type Command, EXIT, finish, parseCommandArgs, policyOption, STRICT_HELP, STRICT_OPTION, timeoutOption } from '../command.js';
+import { withElapsed } from '../elapsed.js';
 import { loadHost } from '../inputs.js';
 import { conflictText } from './solve.js';
 
-const help = `Usage: iova check-attach <spec.json | layout.json> --device BDF [--host HOST] [--json]
+const help = `Usage: iova check-attach <spec.json | layout.json | -> --device BDF [--host HOST] [--json]
 
 Hot-plug check: can a device that is not attached yet join an IOAS whose layout is fixed? If
 not, which of its reserved regions, aperture limits or peer-to-peer holes collide with which
@@ -55,13 +57,13 @@ const command: Command = {
     });
     if (positionals.length !== 1) throw new InputError('give exactly one spec or layout file (see: iova check-attach --help)');
     if (!values.device) throw new InputError('--device BDF is required');
-    const file = positionals[0];
-    const data = readJsonFile(file);
+    const data = readJsonFile(positionals[0]);
+    const file = inputName(positionals[0]);
     let layout: Layout;
     let host: HostFacts;
     if (typeof data === 'object' && data !== null && 'requests' in data && !values.host) {
       const problem = parsePlacementSpec(data, file);
-      const solved = await solve(problem, { timeoutMs: timeoutOption(values.timeout) });
+      const solved = await withElapsed(io, 'solving', () => solve(problem, { timeoutMs: timeoutOption(values.timeout) }));
       if (solved.status !== 'sat') {
         io.err(`iova check-attach: the spec itself has no placement (${solved.status})`);
         if (solved.status === 'unsat') solved.conflicts.forEach((c, i) => io.err(conflictText(c, i)));

@@ -6,17 +6,19 @@ import { type Backing, BACKINGS, isIoasStateJson, parseIoasState } from '../../m
 import { DEFAULT_KERNEL, parseKernel } from '../../ioas/kernel.js';
 import { isJsonPath, loadHost } from '../inputs.js';
 import { readJsonFile } from '../../model/load.js';
+import { inputName } from '../../model/stdin.js';
 import { describeProvenance } from '../../model/provenance.js';
 import { describeRange, sizeOf } from '../../model/range.js';
 import { parseHostFacts } from '../../model/schema.js';
+import { didYouMean } from '../../model/suggest.js';
 import { toJson } from '../../model/serialise.js';
 import type { HostFacts } from '../../model/host.js';
 import { factWarnings, type Warning, warningJson } from '../../model/warnings.js';
 import { type Command, EXIT, finish, listOption, parseCommandArgs, STRICT_OPTION } from '../command.js';
-import { table } from '../table.js';
+import { table, tableWidth } from '../table.js';
 
-const help = `Usage: iova explain map <host.json | ioas.json | sources…> --length L (--iova X | --va V | --auto) [options]
-       iova explain attach <host.json | ioas.json | sources…> --device BDF [options]
+const help = `Usage: iova explain map <host.json | ioas.json | sources… | -> --length L (--iova X | --va V | --auto) [options]
+       iova explain attach <host.json | ioas.json | sources… | -> --device BDF [options]
 
 What the kernel would answer to one map (IOMMU_IOAS_MAP, VFIO_IOMMU_MAP_DMA) or one device
 attach, and why: the errno, the rule broken, the facts involved with where each came from,
@@ -47,6 +49,8 @@ Options:
                     provenance (file, line, path, group, device)
   --strict          exit 5 instead of 0 when the answer rests on facts of the host that were
                     skipped or assumed; for CI and fleet runs
+  --wide            one line per table row (default: long cells wrap under their row to fit
+                    the terminal, or 100 columns when output is not a terminal)
   -h, --help        this text
 
 "warnings" holds both kinds: what an accepted map would misroute (peer-to-peer, DMA-API
@@ -74,11 +78,13 @@ const command: Command = {
       'dma-entry-limit': { type: 'string' },
       json: { type: 'boolean' },
       ...STRICT_OPTION,
+      wide: { type: 'boolean' },
     });
     const [what, ...operands] = positionals;
     if (what !== 'map' && what !== 'attach') throw new InputError('say what to explain: "iova explain map …" or "iova explain attach …" (see: iova explain --help)');
     if (operands.length === 0) throw new InputError('name a host file, an IOAS-state file, or sources to import');
-    const file = operands[0];
+    const operand = operands[0];
+    const file = inputName(operand);
     const policy = policyOf(values.policy);
     const devices = listOption(values.device);
     const options = {
@@ -86,7 +92,7 @@ const command: Command = {
       ...(values.kernel !== undefined ? { kernel: parseKernel(values.kernel) } : {}),
       ...(values['dma-entry-limit'] !== undefined ? { dmaEntryLimit: countOption('--dma-entry-limit', values['dma-entry-limit']) } : {}),
     };
-    const data = operands.length === 1 && isJsonPath(file) ? readJsonFile(file) : undefined;
+    const data = operands.length === 1 && (operand === '-' || isJsonPath(operand)) ? readJsonFile(operand) : undefined;
 
     let ioas: Ioas;
     let first: string[];
@@ -123,7 +129,7 @@ const command: Command = {
       subject = `attach ${devices[0]}`;
     }
     const facts = factWarnings(host);
-    io.out(values.json ? toJson(explainJson(result, facts)) : explainText(result, subject, ioas.policy, table));
+    io.out(values.json ? toJson(explainJson(result, facts)) : explainText(result, subject, ioas.policy, (h, rows) => table(h, rows, '  ', { width: tableWidth(io, values.wide), under: 2 })));
     return finish(io, result.ok ? EXIT.ok : EXIT.rejected, facts, values);
   },
 };
@@ -132,7 +138,7 @@ export default command;
 
 function policyOf(value: string | undefined): IoasPolicy | undefined {
   if (value === undefined) return undefined;
-  if (!isIoasPolicy(value)) throw new InputError(`unknown policy "${value}"; an IOAS is iommufd or vfio-type1`);
+  if (!isIoasPolicy(value)) throw new InputError(`unknown policy "${value}"; an IOAS is iommufd or vfio-type1${didYouMean(value, ['iommufd', 'vfio-type1'])}`);
   return value;
 }
 

@@ -8,9 +8,10 @@ import { toJson } from '../../model/serialise.js';
 import { spaceWarnings, warningJson } from '../../model/warnings.js';
 import { type Command, dmaApiHolesOption, EXIT, finish, listOption, parseCommandArgs, policyOption, STRICT_HELP, STRICT_OPTION } from '../command.js';
 import { loadHost } from '../inputs.js';
-import { table } from '../table.js';
+import { table, tableWidth } from '../table.js';
+import { plural } from '../../render/text.js';
 
-const help = `Usage: iova ranges <host.json | sources…> [options]
+const help = `Usage: iova ranges <host.json | sources… | -> [options]
 
 The usable IOVA ranges of a host for a set of attached devices under a consumer policy —
 what IOMMU_IOAS_IOVA_RANGES or VFIO's IOVA-range capability would report — and every hole
@@ -26,6 +27,8 @@ Options:
   --json              print {"policy","alignment","ranges":[…],"holes":[…],"warnings":[…]} with
                       0x… strings
 ${STRICT_HELP}
+  --wide              one line per table row (default: long cells wrap under their row to fit
+                      the terminal, or 100 columns when output is not a terminal)
   -h, --help          this text
 
 Warnings (lines the importer skipped, facts assumed from a profile) go to standard error as
@@ -45,11 +48,12 @@ const command: Command = {
       'no-dma-api-holes': { type: 'boolean' },
       json: { type: 'boolean' },
       ...STRICT_OPTION,
+      wide: { type: 'boolean' },
     });
     const host = await loadHost(positionals);
     const dmaApiHoles = dmaApiHolesOption(values);
     const space = AddressSpace.build(host, { policy: policyOption(values.policy), devices: listOption(values.devices), dmaApiHoles });
-    io.out(values.json ? toJson(rangesJson(space)) : rangesText(space));
+    io.out(values.json ? toJson(rangesJson(space)) : rangesText(space, tableWidth(io, values.wide)));
     return finish(io, EXIT.ok, spaceWarnings(space), values);
   },
 };
@@ -75,7 +79,7 @@ export function rangesJson(space: AddressSpace) {
 }
 
 /** The human form: a heading, the ranges table and the holes table. */
-export function rangesText(space: AddressSpace): string {
+export function rangesText(space: AddressSpace, width = Infinity): string {
   const attached = space.attachments.map((a) => (a.group && a.device ? `${a.id} (group ${a.group.id})` : a.id));
   const lines = [
     `Host ${space.host.name}: policy ${space.policy}, alignment ${formatSize(space.alignment)}, pages ${formatPageSizes(space.pageSizes)}`,
@@ -99,6 +103,8 @@ export function rangesText(space: AddressSpace): string {
             h.type,
             describeProvenance(h.source) + (kernelEnforces(h.kind, space.policy) ? '' : '  [not enforced by the kernel]'),
           ]),
+          '  ',
+          { width },
         ),
   ];
   return lines.join('\n');

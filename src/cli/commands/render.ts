@@ -3,15 +3,18 @@ import { InputError } from '../../model/errors.js';
 import type { HostFacts } from '../../model/host.js';
 import { readJsonFile } from '../../model/load.js';
 import { parseHostFacts } from '../../model/schema.js';
-import { renderHtml, renderSvg, type Scene, sceneOfLayout, sceneOfSolution, sceneOfSpace } from '../../render/index.js';
+import { renderHtml, renderSvg, renderTxt, type Scene, sceneOfLayout, sceneOfSolution, sceneOfSpace } from '../../render/index.js';
 import { parseLayout } from '../../solver/layout.js';
 import { solve } from '../../solver/solve.js';
 import { parsePlacementSpec } from '../../solver/spec.js';
 import { spaceWarnings } from '../../model/warnings.js';
 import { type Command, dmaApiHolesOption, EXIT, finish, listOption, parseCommandArgs, policyOption, STRICT_HELP, STRICT_OPTION, timeoutOption } from '../command.js';
-import { isJsonPath, loadHost, writeOutput } from '../inputs.js';
+import { withElapsed } from '../elapsed.js';
+import { isJsonOperand, loadHost, writeOutput } from '../inputs.js';
+import { inputName } from '../../model/stdin.js';
+import { didYouMean } from '../../model/suggest.js';
 
-const help = `Usage: iova render <host.json | sources… | spec.json | layout.json> [-o FILE] [options]
+const help = `Usage: iova render <host.json | sources… | spec.json | layout.json | -> [-o FILE] [options]
 
 Draw an IOVA space as an address map: the aperture windows, every hole coloured by kind
 (reserved regions by type) and stacked where holes overlap, the usable ranges, and
@@ -30,10 +33,14 @@ width that grows with the logarithm of its size, so a 4 KiB hole stays visible n
 1 TiB window. The picture says so in its footer.
 
 Options:
-  -o, --output FILE   write the picture to FILE: .svg (the default format) or .html (the
-                      SVG inline, hover details with full provenance, tables); without -o
-                      the SVG goes to standard output
-  --format F          svg or html, whatever FILE's extension
+  -o, --output FILE   write the picture to FILE: .svg (the default format), .html (the
+                      SVG inline, hover details with full provenance, tables) or .txt (a
+                      plain-text map); without -o the picture goes to standard output
+  --format F          svg, html or txt, whatever FILE's extension. txt is the address map
+                      as text for a bug report: windows, holes (kind, type, source),
+                      usable ranges and placements in address order, "!" on what a
+                      conflict names, then the conflicts; at most 100 columns, control
+                      characters escaped
   --host HOST         the host a layout is drawn on (repeat to give several sources); for a
                       spec, replaces the spec's own host
   --policy P          iommufd, vfio-type1 or dma-iommu (default: the spec's or layout's,
@@ -93,7 +100,7 @@ const command: Command = {
     const hostOperands = values.host ?? [];
 
     // One JSON file is read once and classified by content; anything else is host sources.
-    const json = positionals.length === 1 && isJsonPath(positionals[0]) ? readJsonUnlessDirectory(positionals[0]) : undefined;
+    const json = positionals.length === 1 && isJsonOperand(positionals[0]) ? readJsonUnlessDirectory(positionals[0]) : undefined;
     const kind: InputKind = json === undefined ? 'host' : detectInputKind(json.value);
     if (kind === 'host' && hostOperands.length > 0) throw new InputError('--host is for a spec or a layout; a host input is drawn as it is');
 
@@ -102,7 +109,7 @@ const command: Command = {
     if (json && kind === 'spec') {
       const host = hostOperands.length > 0 ? await loadHost(hostOperands) : undefined;
       const problem = parsePlacementSpec(withOverrides(json.value, overrides), json.file, host);
-      const result = await solve(problem, { timeoutMs: timeoutOption(values.timeout) });
+      const result = await withElapsed(io, 'solving', () => solve(problem, { timeoutMs: timeoutOption(values.timeout) }));
       scene = sceneOfSolution(problem, result, { title: values.title });
       space = problem.space;
     } else if (json && kind === 'layout') {
@@ -122,7 +129,7 @@ const command: Command = {
     }
     const warnings = spaceWarnings(space);
 
-    const picture = format === 'html' ? renderHtml(scene, { width }) : `${renderSvg(scene, { width })}\n`;
+    const picture = format === 'html' ? renderHtml(scene, { width }) : format === 'txt' ? renderTxt(scene) : `${renderSvg(scene, { width })}\n`;
     if (values.output === undefined) {
       io.out(picture.trimEnd());
       return finish(io, EXIT.ok, warnings, values);
@@ -138,7 +145,7 @@ export default command;
 /** A JSON file's content, or undefined when the path is a directory (a sysfs root named *.json). */
 function readJsonUnlessDirectory(file: string): { file: string; value: unknown } | undefined {
   try {
-    return { file, value: readJsonFile(file) };
+    return { file: inputName(file), value: readJsonFile(file) };
   } catch (error) {
     if (error instanceof InputError && /EISDIR/.test(error.message)) return undefined;
     throw error;
@@ -153,14 +160,17 @@ function withOverrides(spec: unknown, overrides: { policy?: string; devices?: st
   return out;
 }
 
-function formatOption(format: string | undefined, output: string | undefined): 'svg' | 'html' {
+const FORMATS = ['svg', 'html', 'txt'] as const;
+
+function formatOption(format: string | undefined, output: string | undefined): (typeof FORMATS)[number] {
   if (format !== undefined) {
-    if (format !== 'svg' && format !== 'html') throw new InputError(`--format must be svg or html, not "${format}"`);
-    return format;
+    if (!(FORMATS as readonly string[]).includes(format)) throw new InputError(`--format must be svg, html or txt, not "${format}"${didYouMean(format, FORMATS)}`);
+    return format as (typeof FORMATS)[number];
   }
   if (output === undefined || /\.svg$/i.test(output)) return 'svg';
   if (/\.html?$/i.test(output)) return 'html';
-  throw new InputError(`cannot tell the format of "${output}": name it .svg or .html, or give --format`);
+  if (/\.txt$/i.test(output)) return 'txt';
+  throw new InputError(`cannot tell the format of "${output}": name it .svg, .html or .txt, or give --format`);
 }
 
 function widthOption(value: string | undefined): number | undefined {

@@ -9,10 +9,12 @@ import { type Placement, type SolveResult, solve } from '../../solver/solve.js';
 import { loadPlacementSpec } from '../../solver/spec.js';
 import { warningJson } from '../../model/warnings.js';
 import { type Command, EXIT, finish, parseCommandArgs, STRICT_HELP, STRICT_OPTION, timeoutOption } from '../command.js';
+import { withElapsed } from '../elapsed.js';
 import { writeOutput } from '../inputs.js';
-import { table } from '../table.js';
+import { plural } from '../../render/text.js';
+import { table, tableWidth } from '../table.js';
 
-const help = `Usage: iova solve <spec.json> [--json] [--timeout MS] [-o layout.json]
+const help = `Usage: iova solve <spec.json | -> [--json] [--timeout MS] [-o layout.json]
 
 Place the spec's requests in the host's IOVA space, or explain why they cannot be placed.
 Every placement is certified by the independent verifier; every conflict is minimal (drop any
@@ -26,6 +28,8 @@ Options:
   -o, --output FILE   when sat, write the layout (with each request's requirements) for
                       \`iova verify\` and \`iova check-attach\`
 ${STRICT_HELP}
+  --wide              one line per table row (default: long cells wrap under their row to fit
+                      the terminal, or 100 columns when output is not a terminal)
   -h, --help          this text
 
 Warnings (facts of the host that were skipped or assumed) go to standard error, or into
@@ -42,15 +46,16 @@ const command: Command = {
       timeout: { type: 'string' },
       output: { type: 'string', short: 'o' },
       ...STRICT_OPTION,
+      wide: { type: 'boolean' },
     });
     if (positionals.length !== 1) throw new InputError('give exactly one spec file (see: iova solve --help)');
     const timeoutMs = timeoutOption(values.timeout);
     const problem = loadPlacementSpec(positionals[0]);
-    const result = await solve(problem, { timeoutMs });
+    const result = await withElapsed(io, 'solving', () => solve(problem, { timeoutMs }));
     if (values.output && result.status === 'sat') {
       writeOutput(values.output, `${toJson(layoutToJson(layoutOf(problem, result.placements)))}\n`);
     }
-    io.out(values.json ? toJson(solveJson(result)) : solveText(result, `${problem.space.host.name} (policy ${problem.space.policy}, alignment ${formatSize(problem.space.alignment)}, pages ${formatPageSizes(problem.space.pageSizes)})`));
+    io.out(values.json ? toJson(solveJson(result)) : solveText(result, `${problem.space.host.name} (policy ${problem.space.policy}, alignment ${formatSize(problem.space.alignment)}, pages ${formatPageSizes(problem.space.pageSizes)})`, tableWidth(io, values.wide)));
     return finish(io, result.status === 'sat' ? EXIT.ok : result.status === 'unsat' ? EXIT.rejected : EXIT.unknown, result.warnings, values);
   },
 };
@@ -90,10 +95,12 @@ function solveAnswerJson(result: SolveResult) {
   }
 }
 
-export function placementsTable(placements: readonly Placement[]): string {
+export function placementsTable(placements: readonly Placement[], width = Infinity): string {
   return table(
     ['name', 'iova', 'last', 'size', 'pages'],
     placements.map((p) => [p.name, hexGrouped(p.iova), hexGrouped(p.last), formatSize(p.size), p.pages.map((x) => `${x.count}×${formatSize(x.pageSize)}`).join(' + ')]),
+    '  ',
+    { width },
   );
 }
 
@@ -104,10 +111,10 @@ export function conflictText(c: Conflict, index: number): string {
 }
 
 /** The human form. */
-export function solveText(result: SolveResult, where: string): string {
+export function solveText(result: SolveResult, where: string, width = Infinity): string {
   switch (result.status) {
     case 'sat':
-      return [`sat: ${result.placements.length} placement${result.placements.length === 1 ? '' : 's'} on ${where}`, placementsTable(result.placements)].join('\n');
+      return [`sat: ${plural(result.placements.length, 'placement')} on ${where}`, placementsTable(result.placements, width)].join('\n');
     case 'unsat': {
       const lines = [`unsat: no placement exists on ${where}`, ''];
       result.conflicts.forEach((c, i) => lines.push(conflictText(c, i), ''));
@@ -116,7 +123,7 @@ export function solveText(result: SolveResult, where: string): string {
         lines.push('Repairs (cheapest first; each was solved again and works):');
         result.repairs.forEach((r, i) => {
           lines.push(`  ${i + 1}. ${r.description}`);
-          lines.push(placementsTable(r.placements).replace(/^/gm, '     '));
+          lines.push(placementsTable(r.placements, width - 5).replace(/^/gm, '     '));
         });
       }
       return lines.join('\n').trimEnd();

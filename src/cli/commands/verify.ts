@@ -7,9 +7,11 @@ import { type FleetHostResult, type FleetReport, fleetFiles, verifyFleet } from 
 import type { Layout } from '../../explain/verify.js';
 import { formatWarning, forHost, warningJson } from '../../model/warnings.js';
 import { type Command, EXIT, finish, type Io, listOption, parseCommandArgs, STRICT_HELP, STRICT_OPTION } from '../command.js';
+import { startElapsed } from '../elapsed.js';
 import { loadHost } from '../inputs.js';
+import { plural } from '../../render/text.js';
 
-const help = `Usage: iova verify <layout.json> (--host HOST [--host HOST …] | --fleet DIR) [--json]
+const help = `Usage: iova verify <layout.json | -> (--host HOST [--host HOST …] | --fleet DIR) [--json]
 
 Check a fixed layout offline (no solver) against each host: every placement inside an
 aperture window, outside every hole that applies under the layout's policy (reserved regions,
@@ -84,21 +86,20 @@ async function runFleet(layout: Layout, dir: string, workers: string | undefined
   const count = workers === undefined ? undefined : Number(workers);
   if (count !== undefined && (!Number.isSafeInteger(count) || count < 1)) throw new InputError(`--workers must be a positive whole number, not "${workers}"`);
   const started = performance.now();
-  let shown = 0;
-  const report = await verifyFleet(layout, files, {
-    workers: count,
-    onProgress: io.progress
-      ? (done, total) => {
-          const now = performance.now();
-          if (done < total && now - shown < 100) return;
-          shown = now;
-          const width = 30;
-          const filled = Math.round((done / total) * width);
-          io.progress?.(`[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} hosts`);
-        }
-      : undefined,
-  });
-  io.progress?.('');
+  const elapsed = startElapsed(io, 'checking');
+  let report: FleetReport;
+  try {
+    report = await verifyFleet(layout, files, {
+      workers: count,
+      onProgress: (done, total) => {
+        const width = 30;
+        const filled = Math.round((done / total) * width);
+        elapsed.update(`[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} hosts`);
+      },
+    });
+  } finally {
+    elapsed.stop();
+  }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   io.out(json ? toJson(fleetJson(report)) : fleetText(report, seconds));
   // The summary shows the warnings (a fleet may have thousands); only the exit code is left.
@@ -113,11 +114,15 @@ function fleetJson(report: FleetReport) {
 
 export function fleetText(report: FleetReport, seconds?: string): string {
   const lines = [
-    `${report.total} host files${seconds ? ` checked in ${seconds} s` : ''}: ${report.accepted} accept the layout, ${report.rejected} reject it${report.unreadable > 0 ? `, ${report.unreadable} could not be read` : ''}.`,
+    `${plural(report.total, 'host file')}${seconds ? ` checked in ${seconds} s` : ''}: ${report.accepted} ${report.accepted === 1 ? 'accepts' : 'accept'} the layout, ${report.rejected} ${report.rejected === 1 ? 'rejects' : 'reject'} it${report.unreadable > 0 ? `, ${report.unreadable} could not be read` : ''}.`,
   ];
   if (report.reasons.length > 0) {
     lines.push('', 'Why hosts reject it (a host may have several reasons):');
-    for (const r of report.reasons) lines.push(`  ${String(r.hosts).padStart(6)} × ${r.reason}`);
+    for (const r of report.reasons) {
+      const more = r.hosts - r.examples.length;
+      lines.push(`  ${String(r.hosts).padStart(6)} × ${r.reason}`);
+      lines.push(`           e.g. ${r.examples.join(', ')}${more > 0 ? ` and ${more} more` : ''}`);
+    }
   }
   const warned = report.hosts.filter((h): h is Extract<FleetHostResult, { warnings: unknown }> => 'warnings' in h && h.warnings.length > 0);
   if (warned.length > 0) {
@@ -161,10 +166,10 @@ export function verifyText(report: VerifyReport): string {
       lines.push(`${h.host}: accepts the layout`);
       continue;
     }
-    lines.push(`${h.host}: rejects the layout (${h.violations.length} violation${h.violations.length === 1 ? '' : 's'})`);
+    lines.push(`${h.host}: rejects the layout (${plural(h.violations.length, 'violation')})`);
     for (const v of h.violations) lines.push(`  - ${v.message}${v.enforced ? '' : '  [the kernel would not refuse this; the DMA would misbehave]'}`);
   }
   const accepted = report.hosts.filter((h) => h.ok).length;
-  lines.push('', `${accepted} of ${report.hosts.length} host${report.hosts.length === 1 ? '' : 's'} accept the layout.`);
+  lines.push('', `${accepted} of ${plural(report.hosts.length, 'host')} ${accepted === 1 ? 'accepts' : 'accept'} the layout.`);
   return lines.join('\n');
 }

@@ -17,6 +17,7 @@ import { InputError } from '../errors.js';
 import type { HostFacts } from '../host.js';
 import { readInputBytes } from '../load.js';
 import { stripNulPadding } from './lines.js';
+import { readStdin, STDIN, STDIN_NAME } from '../stdin.js';
 import { HostBuilder } from './merge.js';
 import { readSysfsInto } from './sysfs.js';
 import { importTextInto } from './text.js';
@@ -30,6 +31,8 @@ export { parseConfigSpace, readSysfsRoot, SYSFS_CAPTURE_SCRIPT, type SysfsOption
 export interface ImportOptions {
   /** Host name in the result (default: the first source's file name without extension). */
   name?: string;
+  /** Called after each source of {@link importSources}: how many are read out of how many. */
+  onSource?: (done: number, total: number) => void;
 }
 
 /**
@@ -52,6 +55,11 @@ export function importSources(paths: readonly string[], options: ImportOptions =
   if (paths.length === 0) throw new InputError('no sources to import: give sysfs roots (directories) or text files');
   const builder = new HostBuilder(options.name ?? hostName(paths[0]));
   for (const path of paths) {
+    options.onSource?.(paths.indexOf(path), paths.length);
+    if (path === STDIN) {
+      importTextInto(builder, readStdin(), STDIN_NAME);
+      continue;
+    }
     let isDirectory: boolean;
     try {
       // stat, not open: it neither blocks on a FIFO nor reads a device; readInputBytes refuses those.
@@ -88,6 +96,7 @@ function countLines(text: string, at: number): number {
 }
 
 function hostName(path: string): string {
+  if (path === STDIN) return 'stdin';
   const name = basename(path, extname(path));
   return name === '' ? 'host' : name;
 }
