@@ -8,6 +8,7 @@
  */
 import { AddressSpace } from '../model/address-space.js';
 import { InputError } from '../model/errors.js';
+import { expect, expectHostFacts, expectLayout } from '../model/guard.js';
 import { type Hole, kernelEnforces } from '../model/hole.js';
 import type { HostFacts } from '../model/host.js';
 import { normaliseBdf, isBdf } from '../model/pci.js';
@@ -48,7 +49,10 @@ export interface HotplugCheck {
   hostWarnings: Warning[];
 }
 
-export function checkHotplug(layout: Layout, host: HostFacts, device: string, policy: Policy = layout.policy ?? 'iommufd'): HotplugCheck {
+export function checkHotplug(layout: Layout, host: HostFacts, device: string, policy: Policy = layout?.policy ?? 'iommufd'): HotplugCheck {
+  expectLayout(layout);
+  expectHostFacts(host);
+  expect(device, 'string', 'device');
   if (!isIoasPolicy(policy)) throw new InputError(`a hot-plug check needs a user-managed IOAS (iommufd or vfio-type1), not ${policy}`);
   const id = isBdf(device) ? normaliseBdf(device) : device;
   const ioas = Ioas.create(host, { policy, suggestions: true });
