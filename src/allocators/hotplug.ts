@@ -59,15 +59,15 @@ export function checkHotplug(layout: Layout, host: HostFacts, device: string, po
   const present = (layout.devices ?? defaultAttachmentIds(host)).filter((d) => (isBdf(d) ? normaliseBdf(d) : d) !== id);
   for (const d of present) {
     const r = ioas.attach(d);
-    if (!r.ok) throw new InputError(`the layout's device ${d} does not attach on host ${host.name}: ${r.message} (-${r.errno})`);
+    if (!r.ok) throw new InputError(`the layout's device ${d} does not attach on host ${host.name}: ${r.message} (-${r.errno})`, { path: 'devices' });
   }
   const areas = [
-    ...layout.placements.map((p) => ({ name: p.name, start: p.iova, size: p.size })),
-    ...(layout.existing ?? []).map((m) => ({ name: m.name, start: m.start, size: m.last - m.start + 1n })),
+    ...layout.placements.map((p, i) => ({ name: p.name, start: p.iova, size: p.size, path: `placements[${i}]` })),
+    ...(layout.existing ?? []).map((m, i) => ({ name: m.name, start: m.start, size: m.last - m.start + 1n, path: `existing[${i}]` })),
   ];
   for (const a of areas) {
     const r = ioas.map({ iova: a.start, length: a.size, fixed: true, name: a.name });
-    if (!r.ok) throw new InputError(`the layout does not fit host ${host.name} as it is: \`${a.name}\`: ${r.message} (-${r.errno}); run iova verify first`);
+    if (!r.ok) throw new InputError(`the layout does not fit host ${host.name} as it is: \`${a.name}\`: ${r.message} (-${r.errno}); run iova verify first`, { path: a.path });
   }
 
   const space = AddressSpace.build(host, { policy, devices: [id], dmaApiHoles: layout.dmaApiHoles });

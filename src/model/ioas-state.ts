@@ -12,7 +12,7 @@ import { type Policy, POLICIES } from './policy.js';
 import type { Provenance } from './provenance.js';
 import type { IovaRange } from './range.js';
 import { parseHostFacts, zDeviceId, zHostFacts } from './schema.js';
-import { toRange, validate, zAddress, zRange, zRangeFields } from './validate.js';
+import { toRange, uniqueBy, validate, zAddress, zRange, zRangeFields } from './validate.js';
 
 export interface IoasMapping extends IovaRange {
   /** A name for messages ("guest RAM below 4G"). */
@@ -42,7 +42,7 @@ export const zIoasState = z.strictObject({
   /** Host facts inline, or the path of a host file (relative to this file). */
   host: z.union([z.string(), zHostFacts]),
   policy: z.enum(POLICIES).default('iommufd'),
-  attached: z.array(zDeviceId).default([]),
+  attached: z.array(zDeviceId).superRefine(uniqueBy('device', (id) => id)).default([]),
   allowed: z.array(zRange).default([]),
   mappings: z.array(zMapping).default([]),
 });

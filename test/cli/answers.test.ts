@@ -163,6 +163,7 @@ describe('exit 4 means a bug: input never gives it', () => {
     ['align 3', { name: 'a', iova: '0x1000', size: 4096, align: 3 }, /at placements\[0\]\.align: must be a non-zero power of two/],
     ['a fractional number', { name: 'a', iova: 4096.5, size: '4K' }, /at placements\[0\]\.iova: .*not a safe integer/],
     ['a number kind zod does not take', { name: 'a', iova: true, size: '4K' }, /at placements\[0\]\.iova/],
+    ['a size of 0 as a JSON number beside a string IOVA', { name: 'a', iova: '0x100000', size: 0 }, /at placements\[0\]: range at 0x100000 has size 0/],
   ])('a layout with %s is a located exit 2', async (_what, placement, message) => {
     const layout = write(dir, 'bad-layout.json', { placements: [placement] });
     for (const command of [['verify', layout, '--host', host], ['render', layout, '--host', host], ['check-attach', layout, '--host', host, '--device', '41:00.0']]) {
