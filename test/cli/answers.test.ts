@@ -70,7 +70,7 @@ describe('warnings travel with every answer', () => {
     expect(strict.code).toBe(5);
 
     const assumed = await iova(...args(f.assumed));
-    expect(assumed.err).toMatch(/^warning: .*assumed\.json: host amd: the IOMMU geometry comes from the amd-vi profile, which does not know the address width \(assumed 64 bits\)$/m);
+    expect(assumed.err).toMatch(/^warning: .*assumed\.json: the IOMMU geometry comes from the amd-vi profile, which does not know the address width \(assumed 64 bits\)$/m);
 
     if (args(f.warned)[0] === 'render') return; // no --json
     const json = await iova(...args(f.warned), '--json');
