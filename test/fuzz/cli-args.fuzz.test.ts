@@ -56,7 +56,7 @@ describe('fuzz: the argument parser', () => {
         const r = await iova(...argv);
         expectCleanAnswer(r);
       }),
-      { numRuns: runs(60) },
+      { numRuns: runs(40) },
     );
   }, 600_000);
 
@@ -66,7 +66,7 @@ describe('fuzz: the argument parser', () => {
       fc.asyncProperty(fc.array(fc.constantFrom(...OPTIONS, ...VALUES), { minLength: 1, maxLength: 3 }), async (argv) => {
         expectCleanAnswer(await iova(...argv));
       }),
-      { numRuns: runs(30) },
+      { numRuns: runs(20) },
     );
   }, 600_000);
 });

@@ -95,14 +95,14 @@ describe('fuzz: JSON formats never crash and answer the same twice', () => {
   it('host facts (ranges, text and JSON; render)', async () => {
     await fc.assert(
       fc.asyncProperty(documents(HOST), (doc) => check((f) => [['ranges', f, '--json'], ['ranges', f, '--policy', 'dma-iommu'], ['render', f]], doc)),
-      { numRuns: runs(40) },
+      { numRuns: runs(20) },
     );
   }, 600_000);
 
   it('placement specs (solve)', async () => {
     await fc.assert(
       fc.asyncProperty(documents(SPEC), (doc) => check((f) => [['solve', f, '--json', '--timeout', '5000']], doc)),
-      { numRuns: runs(25) },
+      { numRuns: runs(15) },
     );
   }, 600_000);
 
@@ -111,7 +111,7 @@ describe('fuzz: JSON formats never crash and answer the same twice', () => {
       fc.asyncProperty(documents(LAYOUT), (doc) =>
         check((f) => [['verify', f, '--host', hostFile], ['check-attach', f, '--host', hostFile, '--device', '42:00.0', '--json']], doc),
       ),
-      { numRuns: runs(40) },
+      { numRuns: runs(20) },
     );
   }, 600_000);
 
@@ -120,7 +120,7 @@ describe('fuzz: JSON formats never crash and answer the same twice', () => {
       fc.asyncProperty(documents(IOAS), (doc) =>
         check((f) => [['explain', 'map', f, '--iova', '0x400000', '--length', '2M', '--json'], ['explain', 'attach', f, '--device', '42:00.0']], doc),
       ),
-      { numRuns: runs(40) },
+      { numRuns: runs(20) },
     );
   }, 600_000);
 
@@ -133,7 +133,7 @@ describe('fuzz: JSON formats never crash and answer the same twice', () => {
         expectCleanAnswer(r, host);
         expectCleanAnswer(await iova('solve', spec, '--timeout', '5000'));
       }),
-      { numRuns: runs(20) },
+      { numRuns: runs(10) },
     );
   }, 600_000);
 });
