@@ -21,6 +21,8 @@ export * from './model/range.js';
 export * from './model/rangeset.js';
 export { parseHostFacts, zHostFacts } from './model/schema.js';
 export * from './model/serialise.js';
+export { factWarnings, formatWarning, spaceWarnings, type Warning, warningJson } from './model/warnings.js';
+export { escapeControls } from './model/escape.js';
 export { PciTopology } from './model/topology.js';
 export * from './render/index.js';
 export * from './solver/problem.js';
