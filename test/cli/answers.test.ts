@@ -147,9 +147,11 @@ describe('exit 4 means a bug: input never gives it', () => {
     const args = command === 'check-attach' ? [spec, '--device', '41:00.0'] : command === 'render' ? [spec, '-o', join(dir, 'x.svg')] : [spec];
     const r = await iova(command, ...args);
     if (command === 'render') {
-      // The picture is the answer: written, showing the conflict.
+      // The picture is the answer (exit 0 whatever it shows): the conflict, and where the mask comes from.
       expect(r.code, r.err).toBe(0);
-      expect(readFileSync(join(dir, 'x.svg'), 'utf8')).toMatch(/unsat: 1 conflict/);
+      const svg = readFileSync(join(dir, 'x.svg'), 'utf8');
+      expect(svg).toMatch(/unsat: 1 conflict/);
+      expect(svg).toMatch(/must lie below 0x1_0000_0000 \(a 32-bit DMA mask\) \[request a \(.*dma-fixed-render\.json; requests\[0\]\)\]/);
       return;
     }
     expect(r.code, r.err).toBe(1);
