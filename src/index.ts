@@ -38,6 +38,10 @@ export { type FitOptions, RangeSet } from './model/rangeset.js';
 // Errors.
 export { InputError } from './model/errors.js';
 
+// Warnings: facts an answer rests on that were skipped or assumed, and the one escaping function.
+export { factWarnings, formatWarning, spaceWarnings, type Warning, warningJson } from './model/warnings.js';
+export { escapeControls } from './model/escape.js';
+
 // Host facts: the model, reading and writing it.
 export {
   type AcsFlags,

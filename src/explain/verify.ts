@@ -6,6 +6,7 @@
  * the first.
  */
 import { AddressSpace } from '../model/address-space.js';
+import { expect, expectHostFacts, expectLayout } from '../model/guard.js';
 import { formatSize, hexGrouped, MAX_ADDRESS, maskOfBits } from '../model/address.js';
 import { type Hole, kernelEnforces } from '../model/hole.js';
 import type { HostFacts } from '../model/host.js';
@@ -92,12 +93,16 @@ export interface VerifyReport {
 
 /** Check a layout against each host; a host accepts it when there is no violation at all. */
 export function verifyLayout(layout: Layout, hosts: readonly HostFacts[]): VerifyReport {
+  expectLayout(layout);
+  expect(hosts, 'array', 'hosts');
   const verdicts = hosts.map((host) => verifyOnHost(layout, host));
   return { ok: verdicts.every((v) => v.ok), hosts: verdicts, warnings: verdicts.flatMap((v) => forHost(v.warnings, v.host)) };
 }
 
 /** Check a layout against one host. */
 export function verifyOnHost(layout: Layout, host: HostFacts): HostVerdict {
+  expectLayout(layout);
+  expectHostFacts(host);
   const missing = (layout.devices ?? []).filter((id) => !hostHas(host, id));
   if (missing.length > 0) {
     return {

@@ -8,6 +8,7 @@
  */
 import { AddressSpace } from '../model/address-space.js';
 import { InputError } from '../model/errors.js';
+import { expect, expectHostFacts, expectLayout } from '../model/guard.js';
 import { type Hole, kernelEnforces } from '../model/hole.js';
 import type { HostFacts } from '../model/host.js';
 import { normaliseBdf, isBdf } from '../model/pci.js';
@@ -65,22 +66,25 @@ export interface HotplugCheck {
  * if (!check.ok) console.log(check.errno, check.collisions.map((c) => c.message));
  * ```
  */
-export function checkHotplug(layout: Layout, host: HostFacts, device: string, policy: Policy = layout.policy ?? 'iommufd', options: { kernel?: string } = {}): HotplugCheck {
+export function checkHotplug(layout: Layout, host: HostFacts, device: string, policy: Policy = layout?.policy ?? 'iommufd', options: { kernel?: string } = {}): HotplugCheck {
+  expectLayout(layout);
+  expectHostFacts(host);
+  expect(device, 'string', 'device');
   if (!isIoasPolicy(policy)) throw new InputError(`a hot-plug check needs a user-managed IOAS (iommufd or vfio-type1), not ${policy}`);
   const id = isBdf(device) ? normaliseBdf(device) : device;
   const ioas = Ioas.create(host, { policy, suggestions: true, ...(options.kernel !== undefined ? { kernel: options.kernel } : {}) });
   const present = (layout.devices ?? defaultAttachmentIds(host)).filter((d) => (isBdf(d) ? normaliseBdf(d) : d) !== id);
   for (const d of present) {
     const r = ioas.attach(d);
-    if (!r.ok) throw new InputError(`the layout's device ${d} does not attach on host ${host.name}: ${summary(r)}`);
+    if (!r.ok) throw new InputError(`the layout's device ${d} does not attach on host ${host.name}: ${summary(r)}`, { path: 'devices' });
   }
   const areas = [
-    ...layout.placements.map((p) => ({ name: p.name, start: p.iova, size: p.size })),
-    ...(layout.existing ?? []).map((m) => ({ name: m.name, start: m.start, size: m.last - m.start + 1n })),
+    ...layout.placements.map((p, i) => ({ name: p.name, start: p.iova, size: p.size, path: `placements[${i}]` })),
+    ...(layout.existing ?? []).map((m, i) => ({ name: m.name, start: m.start, size: m.last - m.start + 1n, path: `existing[${i}]` })),
   ];
   for (const a of areas) {
     const r = ioas.map({ iova: a.start, length: a.size, fixed: true, name: a.name });
-    if (!r.ok) throw new InputError(`the layout does not fit host ${host.name} as it is: \`${a.name}\`: ${summary(r)}; run iova verify first`);
+    if (!r.ok) throw new InputError(`the layout does not fit host ${host.name} as it is: \`${a.name}\`: ${summary(r)}; run iova verify first`, { path: a.path });
   }
 
   const space = AddressSpace.build(host, { policy, devices: [id], dmaApiHoles: layout.dmaApiHoles });

@@ -8,6 +8,7 @@
  */
 import { hex, hexGrouped, lowestSetBit, MAX_ADDRESS, maskOfBits } from './address.js';
 import { InputError } from './errors.js';
+import { expectHostFacts } from './guard.js';
 import { compareHoles, type Hole, kernelEnforces } from './hole.js';
 import type { Device, HostFacts, IommuGeometry, IommuGroup, ReservedRegion } from './host.js';
 import { normaliseBdf, isBdf } from './pci.js';
@@ -88,6 +89,7 @@ export class AddressSpace {
    * the host does not have.
    */
   static build(host: HostFacts, options: AddressSpaceOptions = {}): AddressSpace {
+    expectHostFacts(host);
     const policy = options.policy ?? 'iommufd';
     const withDmaApi = options.dmaApiHoles ?? dmaApiHolesByDefault(policy);
     const platform = host.platform ? platformFacts(host.platform) : undefined;

@@ -13,7 +13,7 @@ import { type Policy, POLICIES } from './policy.js';
 import type { Provenance } from './provenance.js';
 import type { IovaRange } from './range.js';
 import { parseHostFacts, zDeviceId, zHostFacts } from './schema.js';
-import { toRange, validate, zAddress, zRange, zRangeFields } from './validate.js';
+import { toRange, uniqueBy, validate, zAddress, zRange, zRangeFields } from './validate.js';
 
 /**
  * What backs the user memory of a mapping: anonymous memory, a memfd (shmem), hugetlbfs, a
@@ -66,7 +66,7 @@ export const zIoasState = z.strictObject({
   /** Host facts inline, or the path of a host file (relative to this file). */
   host: z.union([z.string(), zHostFacts]),
   policy: z.enum(POLICIES).default('iommufd'),
-  attached: z.array(zAttachmentId).default([]),
+  attached: z.array(zAttachmentId).superRefine(uniqueBy('device', (id) => id)).default([]),
   allowed: z.array(zRange).default([]),
   mappings: z.array(zMapping).default([]),
   /** Kernel version, `X.Y` (a release string such as `6.8.0-45-generic` is accepted too). */

@@ -60,7 +60,7 @@ function assumption(host: HostFacts, g: IommuGeometry): Warning | undefined {
       break;
   }
   if (unstated.length === 0) return undefined;
-  return { ...where, message: `host ${host.name}: the IOMMU geometry comes from the ${platform.profile} profile, which does not know ${unstated.join(' or ')}` };
+  return { ...where, message: `the IOMMU geometry comes from the ${platform.profile} profile, which does not know ${unstated.join(' or ')}` };
 }
 
 /** The same warnings tagged with the host they are about. */

@@ -13,7 +13,7 @@ import { hex } from '../model/address.js';
 import { toRange, uniqueBy, validate, zAddress, zRange, zRangeFields } from '../model/validate.js';
 import type { Problem } from './problem.js';
 import type { Placement } from './solve.js';
-import { zPlacementSpec, zPowerOfTwo } from './spec.js';
+import { zAttachedIds, zPlacementSpec, zPowerOfTwo } from './spec.js';
 import type { Layout } from '../explain/verify.js';
 
 export const LAYOUT_FORMAT = 'iova-solver/layout@1';
@@ -32,6 +32,7 @@ const zLayoutPlacement = z
   })
   .transform(({ iova, size, last, within, name, align, dmaBits }, ctx) => {
     const r = toRange({ start: iova, size, last }, ctx);
+    if (r === z.NEVER) return z.NEVER; // the issue is recorded; there is no range to size
     return { name, iova, size: r.last - r.start + 1n, align, dmaBits, within: within === undefined ? undefined : Array.isArray(within) ? within : [within] };
   });
 
@@ -39,7 +40,7 @@ export const zLayout = z.strictObject({
   $schema: z.string().optional(),
   format: z.literal(LAYOUT_FORMAT).optional(),
   policy: z.enum(POLICIES).optional(),
-  devices: z.array(z.string()).optional(),
+  devices: zAttachedIds.optional(),
   dmaApiHoles: z.boolean().optional(),
   existing: z
     .array(z.strictObject({ ...zRangeFields, name: z.string().optional() }).transform(({ name, ...f }, ctx) => ({ ...toRange(f, ctx), name })))

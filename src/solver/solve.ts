@@ -6,6 +6,9 @@
  */
 import { pagesForMapping } from '../model/pages.js';
 import { spaceWarnings, type Warning } from '../model/warnings.js';
+import { AddressSpace } from '../model/address-space.js';
+import { InputError } from '../model/errors.js';
+import { expect } from '../model/guard.js';
 import { overlaps } from '../model/range.js';
 import { constraintsFor, reachOf } from './constraints.js';
 import { minimiseCore, removalOrder } from './core.js';
@@ -84,6 +87,9 @@ export interface SolveOptions {
  * ```
  */
 export async function solve(problem: Problem, given: SolveOptions = {}): Promise<SolveResult> {
+  expect(problem, 'object', 'problem');
+  if (!(problem.space instanceof AddressSpace)) throw new InputError('problem must have an AddressSpace at space: build problems with parsePlacementSpec', { path: 'space' });
+  expect(problem.requests, 'array', 'problem', 'requests');
   return { ...(await answer(problem, given)), warnings: spaceWarnings(problem.space) };
 }
 

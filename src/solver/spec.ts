@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { AddressSpace } from '../model/address-space.js';
 import { formatSize, hexGrouped, isPowerOfTwo, lowestSetBit, MAX_ADDRESS } from '../model/address.js';
 import { InputError } from '../model/errors.js';
+import { isBdf, normaliseBdf } from '../model/pci.js';
 import type { HostFacts } from '../model/host.js';
 import { withJsonLine } from '../model/json-source.js';
 import { loadHostFile, readJsonFile } from '../model/load.js';
@@ -27,6 +28,9 @@ const zNames = z.union([zName, z.array(zName)]).transform((v) => (Array.isArray(
 
 /** An alignment or page size: a non-zero power of two. */
 export const zPowerOfTwo = zAddress.refine(isPowerOfTwo, { message: 'must be a non-zero power of two' });
+
+/** Attached device ids (PCI addresses, `group:N`, `platform:` names), each once. */
+export const zAttachedIds = z.array(z.string()).superRefine(uniqueBy('device', (id) => (isBdf(id) ? normaliseBdf(id) : id)));
 
 export const zRequest = z.strictObject({
   name: zName,
@@ -53,7 +57,7 @@ export const zPlacementSpec = z.strictObject({
   host: z.union([z.string(), zHostFacts]),
   policy: z.enum(POLICIES).default('iommufd'),
   /** Attached devices (PCI addresses or group:N); default: every device of the host. */
-  devices: z.array(z.string()).optional(),
+  devices: zAttachedIds.optional(),
   dmaApiHoles: z.boolean().optional(),
   existing: z.array(zExisting).default([]),
   requests: z.array(zRequest).min(1).superRefine(uniqueBy('request name', (r) => r.name, 'name')),

@@ -70,7 +70,7 @@ describe('warnings travel with every answer', () => {
     expect(strict.code).toBe(5);
 
     const assumed = await iova(...args(f.assumed));
-    expect(assumed.err).toMatch(/^warning: .*assumed\.json: host amd: the IOMMU geometry comes from the amd-vi profile, which does not know the address width \(assumed 64 bits\)$/m);
+    expect(assumed.err).toMatch(/^warning: .*assumed\.json: the IOMMU geometry comes from the amd-vi profile, which does not know the address width \(assumed 64 bits\)$/m);
 
     if (args(f.warned)[0] === 'render') return; // no --json
     const json = await iova(...args(f.warned), '--json');
@@ -147,9 +147,11 @@ describe('exit 4 means a bug: input never gives it', () => {
     const args = command === 'check-attach' ? [spec, '--device', '41:00.0'] : command === 'render' ? [spec, '-o', join(dir, 'x.svg')] : [spec];
     const r = await iova(command, ...args);
     if (command === 'render') {
-      // The picture is the answer: written, showing the conflict.
+      // The picture is the answer (exit 0 whatever it shows): the conflict, and where the mask comes from.
       expect(r.code, r.err).toBe(0);
-      expect(readFileSync(join(dir, 'x.svg'), 'utf8')).toMatch(/unsat: 1 conflict/);
+      const svg = readFileSync(join(dir, 'x.svg'), 'utf8');
+      expect(svg).toMatch(/unsat: 1 conflict/);
+      expect(svg).toMatch(/must lie below 0x1_0000_0000 \(a 32-bit DMA mask\) \[request a \(.*dma-fixed-render\.json; requests\[0\]\)\]/);
       return;
     }
     expect(r.code, r.err).toBe(1);
@@ -163,6 +165,7 @@ describe('exit 4 means a bug: input never gives it', () => {
     ['align 3', { name: 'a', iova: '0x1000', size: 4096, align: 3 }, /at placements\[0\]\.align: must be a non-zero power of two/],
     ['a fractional number', { name: 'a', iova: 4096.5, size: '4K' }, /at placements\[0\]\.iova: .*not a safe integer/],
     ['a number kind zod does not take', { name: 'a', iova: true, size: '4K' }, /at placements\[0\]\.iova/],
+    ['a size of 0 as a JSON number beside a string IOVA', { name: 'a', iova: '0x100000', size: 0 }, /at placements\[0\]: range at 0x100000 has size 0/],
   ])('a layout with %s is a located exit 2', async (_what, placement, message) => {
     const layout = write(dir, 'bad-layout.json', { placements: [placement] });
     for (const command of [['verify', layout, '--host', host], ['render', layout, '--host', host], ['check-attach', layout, '--host', host, '--device', '41:00.0']]) {

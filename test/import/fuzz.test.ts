@@ -5,7 +5,7 @@
  * (quoting that line exactly), and the same input gives the same bytes. The sysfs reader gets
  * random trees, the number parser random text.
  *
- * Runs stay small in the suite; `npm run fuzz` raises them (IOVA_FUZZ_RUNS).
+ * Runs stay small in the suite; `npm run fuzz` raises them (FUZZ_RUNS).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { importText, readSysfsRoot } from '../../src/model/import/index.js';
 import { parseHostFacts } from '../../src/model/schema.js';
 import { hostToJson } from '../../src/model/serialise.js';
 
-const RUNS = Number(process.env.IOVA_FUZZ_RUNS ?? 150);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 const fixtures = path.join(import.meta.dirname, '../fixtures/import');
 const KINDS = ['reserved-regions', 'lspci', 'iomem', 'dmesg', 'groups'] as const;
 const samples = Object.fromEntries(

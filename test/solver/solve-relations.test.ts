@@ -68,7 +68,7 @@ describe('relations', () => {
   it('rejects offsetFrom loops and unknown names as bad input', () => {
     expect(() => parsePlacementSpec({ host: intel, requests: [{ name: 'a', size: '4K', offsetFrom: { request: 'b', offset: 0 } }, { name: 'b', size: '4K', offsetFrom: { request: 'a', offset: 0 } }] })).toThrowError(/form a loop/);
     expect(() => parsePlacementSpec({ host: intel, requests: [{ name: 'a', size: '4K', above: 'zz' }] })).toThrowError(/no request named "zz"/);
-    expect(() => parsePlacementSpec({ host: intel, requests: [{ name: 'a', size: '4K' }, { name: 'a', size: '8K' }] })).toThrowError(/used twice/);
+    expect(() => parsePlacementSpec({ host: intel, requests: [{ name: 'a', size: '4K' }, { name: 'a', size: '8K' }] })).toThrowError(/request name "a" is given twice \(first at requests\[0\]\.name\)/);
   });
 });
 

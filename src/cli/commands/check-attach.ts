@@ -1,6 +1,7 @@
 import { describeProvenance } from '../../model/provenance.js';
 import { toJson } from '../../model/serialise.js';
 import { InputError } from '../../model/errors.js';
+import { withJsonLine } from '../../model/json-source.js';
 import { readJsonFile } from '../../model/load.js';
 import { inputName } from '../../model/stdin.js';
 import { layoutOf, parseLayout } from '../../solver/layout.js';
@@ -76,7 +77,13 @@ const command: Command = {
       layout = parseLayout(data, file);
       host = await loadHost([values.host]);
     }
-    const check = checkHotplug(layout, host, values.device, values.policy ? policyOption(values.policy) : undefined, values.kernel !== undefined ? { kernel: values.kernel } : {});
+    let check: HotplugCheck;
+    try {
+      check = checkHotplug(layout, host, values.device, values.policy ? policyOption(values.policy) : undefined, values.kernel !== undefined ? { kernel: values.kernel } : {});
+    } catch (error) {
+      // A layout that does not fit this host: locate the problem in the layout file.
+      throw error instanceof InputError ? withJsonLine(error.inFile(file), data) : error;
+    }
     io.out(values.json ? toJson(checkJson(check)) : checkText(check));
     return finish(io, check.ok ? EXIT.ok : EXIT.rejected, check.hostWarnings, values);
   },

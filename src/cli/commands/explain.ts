@@ -111,22 +111,31 @@ const command: Command = {
       ioas = Ioas.create(host, options);
       first = what === 'map' ? devices ?? defaultAttachmentIds(host) : [];
     }
+    const request = what === 'map' ? mapRequest(values) : undefined;
+    if (what === 'attach' && (!devices || devices.length !== 1)) throw new InputError('name the one device to attach with --device');
+    // A device the host does not know is looked up in the file: name it.
+    const inFile = <T>(f: () => T): T => {
+      try {
+        return f();
+      } catch (error) {
+        throw error instanceof InputError ? error.inFile(file) : error;
+      }
+    };
     for (const id of first) {
       if (ioas.attached.includes(id)) continue;
-      const r = ioas.attach(id);
+      const r = inFile(() => ioas.attach(id));
       if (!r.ok) throw new InputError(`cannot attach ${id} before the map: ${summary(r)}`, { file });
     }
 
     let result: IoasResult<MapInfo | AttachInfo>;
     let subject: string;
-    if (what === 'map') {
-      const request = mapRequest(values);
-      result = ioas.map(request);
+    if (request) {
+      result = inFile(() => ioas.map(request));
       subject = `${request.file ? 'MAP_FILE' : request.fixed ? 'fixed map' : 'automatic map'}${request.fixed ? ` at ${hexGrouped(request.iova ?? 0n)}` : ''}`;
     } else {
-      if (!devices || devices.length !== 1) throw new InputError('name the one device to attach with --device');
-      result = ioas.attach(devices[0]);
-      subject = `attach ${devices[0]}`;
+      const device = (devices as string[])[0];
+      result = inFile(() => ioas.attach(device));
+      subject = `attach ${device}`;
     }
     const facts = factWarnings(host);
     io.out(values.json ? toJson(explainJson(result, facts)) : explainText(result, subject, ioas.policy, (h, rows) => table(h, rows, '  ', { width: tableWidth(io, values.wide), under: 2 })));
