@@ -318,3 +318,30 @@ describe('a second IOAS', () => {
     void G;
   });
 });
+
+describe('arm64 MSI reachability (SW MSI window from arm-smmu-v3 MSI_IOVA_BASE; no kernel check)', () => {
+  const arm = (device: object) =>
+    parseHostFacts(
+      { name: 'arm', platform: 'arm-smmuv3', groups: [{ id: 3, devices: ['0000:01:00.0'], reservedRegions: [{ start: '0x8000000', last: '0x80fffff', type: 'sw-msi' }] }], devices: [{ id: '01:00.0', group: 3, ...device }] },
+      'arm.json',
+    );
+
+  it('warns when the window lies above the device DMA mask, and says where a window fits', () => {
+    const r = expectOk(Ioas.create(arm({ dmaMaskBits: 26 })).attach('0000:01:00.0'));
+    const w = r.warnings.find((x) => x.kind === 'msi-unreachable');
+    expect(w?.message).toContain('above the 26-bit DMA mask');
+    // 1 MiB, 1 MiB-aligned, below 64 MiB and free: the lowest is IOVA 0.
+    expect(w?.message).toContain('would fit at 0x0–0xf_ffff');
+  });
+
+  it('warns when platform MMIO (a reserved region) covers the window; the fit skips it', () => {
+    const r = expectOk(Ioas.create(arm({ reservedRegions: [{ start: '0x0', last: '0x8ffffff', type: 'reserved' }] })).attach('0000:01:00.0'));
+    const w = r.warnings.find((x) => x.kind === 'msi-unreachable');
+    expect(w?.message).toContain('would fit at 0x900_0000–0x90f_ffff');
+  });
+
+  it('says nothing when the device reaches the window', () => {
+    const r = expectOk(Ioas.create(arm({ dmaMaskBits: 32 })).attach('0000:01:00.0'));
+    expect(r.warnings.filter((x) => x.kind === 'msi-unreachable')).toEqual([]);
+  });
+});
