@@ -345,3 +345,16 @@ describe('arm64 MSI reachability (SW MSI window from arm-smmu-v3 MSI_IOVA_BASE; 
     expect(r.warnings.filter((x) => x.kind === 'msi-unreachable')).toEqual([]);
   });
 });
+
+describe('the kernel field of specs and layouts reaches the hot-plug check', () => {
+  it('check-attach answers for the layout\'s kernel: require_direct is EPERM on Intel 6.1, EINVAL on 6.19', async () => {
+    const { checkHotplug } = await import('../../src/ioas/hotplug.js');
+    const { parseLayout } = await import('../../src/solver/layout.js');
+    const layout = parseLayout({ policy: 'vfio-type1', devices: ['0000:03:00.0'], kernel: '6.1', placements: [{ name: 'ram', iova: '0x100000', size: '1M' }] });
+    const old = checkHotplug(layout, intelHost(), '0000:02:00.0');
+    expect([old.kernel, old.errno, old.rule]).toEqual(['6.1', 'EPERM', 'require-direct']);
+    const now = checkHotplug({ ...layout, kernel: undefined }, intelHost(), '0000:02:00.0');
+    expect([now.kernel, now.errno]).toEqual(['6.19', 'EINVAL']);
+    expect(now.suggestions[0].steps[0].op).toBe('drop-direct');
+  });
+});
