@@ -46,7 +46,8 @@ export function msiReachabilityWarnings(core: IoasCore, att: Attachment): IoasWa
     // Free for a window: clear of every hole of the device, below its mask, and of mappings.
     const taken = RangeSet.of(att.space.holes.filter((h) => h !== w)).union(core.reservedSet.subtract(RangeSet.single(w.start, w.last))).union(core.areaSet);
     const free = (mask ? taken.union(RangeSet.single(mask.start, mask.last)) : taken).complement();
-    const fit = free.lowestFit(size, { align: size });
+    // Doorbell pages are mapped at page offsets inside the window: keep its natural alignment.
+    const fit = free.lowestFit(size, { align: size & -size });
     const fact: InvolvedFact = holeFact({ hole: w, owners: [att.id] }, core.policy);
     const where = fit !== undefined ? ` A window of the same size would fit at ${hexGrouped(fit)}–${hexGrouped(fit + size - 1n)}, which ${att.id} reaches and nothing else uses.` : ' No free range of that size is reachable by the device.';
     out.push({
