@@ -60,7 +60,6 @@ export const RULES = {
   'buffer-too-small': 'more IOVA ranges exist than the buffer holds',
   'large-pages-in-use': 'large pages cannot be turned off while domains hold mappings',
   'option-value': 'IOMMU_OPTION_HUGE_PAGES takes 0 or 1',
-  'option-op': 'IOMMU_OPTION takes the operations SET and GET only',
 } as const;
 
 export type RuleId = keyof typeof RULES;

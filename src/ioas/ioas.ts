@@ -14,7 +14,7 @@ import { type Attachment, type IoasPolicy, isIoasPolicy, resolveAttachment } fro
 import { type Accepted, type InvolvedFact, type IoasResult, type IoasStep, type IoasWarning, reject, type Rejected, type Suggestion } from '../explain/explanation.js';
 import { checkIommufdAllow, checkIommufdReserve, checkLargePagesOff, planCopySource, type MapPlan, type MapPlanRequest, planIommufdAttach, planIommufdMap, planIommufdUnmap } from './iommufd.js';
 import { summary } from '../explain/render.js';
-import { checkModelled, DEFAULT_KERNEL, formatKernel, has, type KernelVersion, parseKernel } from './kernel.js';
+import { checkModelled, DEFAULT_KERNEL, formatKernel, type KernelVersion, parseKernel } from './kernel.js';
 import { msiReachabilityWarnings } from './msi.js';
 import { holeFact } from './reserved.js';
 import { checkRequireDirect, requireDirectSuggestions, unscopedDirectWarnings, withoutDirectRegion } from './require-direct.js';

@@ -1,13 +1,11 @@
 import { explainJson, explainText, summary } from '../../explain/render.js';
 import { defaultAttachmentIds, Ioas, type IoasPolicy, type IoasResult, isIoasPolicy, type MapInfo, type AttachInfo } from '../../ioas/index.js';
-import { hex, hexGrouped, parseAddress } from '../../model/address.js';
+import { hexGrouped, parseAddress } from '../../model/address.js';
 import { InputError } from '../../model/errors.js';
 import { type Backing, BACKINGS, isIoasStateJson, parseIoasState } from '../../model/ioas-state.js';
 import { DEFAULT_KERNEL, parseKernel } from '../../ioas/kernel.js';
 import { isJsonPath, loadHost } from '../inputs.js';
 import { readJsonFile } from '../../model/load.js';
-import { describeProvenance } from '../../model/provenance.js';
-import { describeRange, sizeOf } from '../../model/range.js';
 import { parseHostFacts } from '../../model/schema.js';
 import { toJson } from '../../model/serialise.js';
 import { type Command, EXIT, listOption, parseCommandArgs } from '../command.js';
