@@ -13,7 +13,8 @@ import { checkRequireDirect, unscopedDirectWarnings } from '../src/ioas/require-
 import { noIommu } from '../src/ioas/vfio-type1.js';
 import { parseHostFacts } from '../src/model/schema.js';
 
-const host = parseHostFacts({
+/** The host both this bench and bench/ioas-baseline.ts map on. */
+export const HOST_JSON = {
   name: 'bench',
   platform: 'amd-vi',
   groups: [
@@ -24,7 +25,8 @@ const host = parseHostFacts({
     { id: '41:00.0', group: 12 },
     { id: '42:00.0', group: 13 },
   ],
-});
+};
+const host = parseHostFacts(HOST_JSON);
 
 const PAGE = 0x1000n;
 
