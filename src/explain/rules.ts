@@ -51,11 +51,15 @@ export const RULES = {
   'nothing-mapped': 'nothing is mapped in the range',
   'unmap-all-args': 'VFIO_DMA_UNMAP_FLAG_ALL needs IOVA 0 and size 0',
   'unmap-flags': 'the unmap flag is unknown to this kernel',
+  // sPAPR dynamic DMA windows
+  'ddw-page-size': 'the window IO page size is not one VFIO_IOMMU_SPAPR_TCE_GET_INFO offers',
+  'ddw-levels': 'a TCE table has 1 to 5 levels',
+  'ddw-window-size': 'a DMA window size must be a power of two',
+  'ddw-too-deep': 'the TCE table would address 2^55 bytes or more',
   // queries and options
   'buffer-too-small': 'more IOVA ranges exist than the buffer holds',
   'large-pages-in-use': 'large pages cannot be turned off while domains hold mappings',
   'option-value': 'IOMMU_OPTION_HUGE_PAGES takes 0 or 1',
-  'option-op': 'IOMMU_OPTION takes the operations SET and GET only',
 } as const;
 
 export type RuleId = keyof typeof RULES;

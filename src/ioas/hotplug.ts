@@ -72,7 +72,8 @@ export function checkHotplug(layout: Layout, host: HostFacts, device: string, po
   expect(device, 'string', 'device');
   if (!isIoasPolicy(policy)) throw new InputError(`a hot-plug check needs a user-managed IOAS (iommufd or vfio-type1), not ${policy}`);
   const id = isBdf(device) ? normaliseBdf(device) : device;
-  const ioas = Ioas.create(host, { policy, suggestions: true, ...(options.kernel !== undefined ? { kernel: options.kernel } : {}) });
+  const kernel = options.kernel ?? layout.kernel;
+  const ioas = Ioas.create(host, { policy, suggestions: true, ...(kernel !== undefined ? { kernel } : {}) });
   const present = (layout.devices ?? defaultAttachmentIds(host)).filter((d) => (isBdf(d) ? normaliseBdf(d) : d) !== id);
   for (const d of present) {
     const r = ioas.attach(d);

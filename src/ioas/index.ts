@@ -18,3 +18,6 @@ export { describeStep, explainJson, explainText, summary } from '../explain/rend
 export type { Tabulate } from '../explain/render.js';
 export { BOUNDARIES, DEFAULT_KERNEL, formatKernel, NEWEST_MODELLED, NotModelledError, parseKernel } from './kernel.js';
 export type { KernelFeature, KernelVersion } from './kernel.js';
+export { checkDdwCreate, fewestLevels } from './spapr-ddw.js';
+export type { DdwAnswer, DdwInfo, DdwRequest } from './spapr-ddw.js';
+export { msiReachabilityWarnings } from './msi.js';

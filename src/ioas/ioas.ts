@@ -14,7 +14,8 @@ import { type Attachment, type IoasPolicy, isIoasPolicy, resolveAttachment } fro
 import { type Accepted, type InvolvedFact, type IoasResult, type IoasStep, type IoasWarning, reject, type Rejected, type Suggestion } from '../explain/explanation.js';
 import { checkIommufdAllow, checkIommufdReserve, checkLargePagesOff, planCopySource, type MapPlan, type MapPlanRequest, planIommufdAttach, planIommufdMap, planIommufdUnmap } from './iommufd.js';
 import { summary } from '../explain/render.js';
-import { checkModelled, DEFAULT_KERNEL, formatKernel, has, type KernelVersion, parseKernel } from './kernel.js';
+import { checkModelled, DEFAULT_KERNEL, formatKernel, type KernelVersion, parseKernel } from './kernel.js';
+import { msiReachabilityWarnings } from './msi.js';
 import { holeFact } from './reserved.js';
 import { checkRequireDirect, requireDirectSuggestions, unscopedDirectWarnings, withoutDirectRegion } from './require-direct.js';
 import { type AllowedRange, IoasCore } from './state.js';
@@ -269,7 +270,7 @@ export class Ioas {
     this.core.attachments = [...this.core.attachments, att];
     this.core.changed();
     const reserved = this.core.reserved.filter((o) => o.owners.includes(att.id)).map((o) => holeFact(o, this.policy));
-    return this.ok({ device: att.id, newDomain: plan.newDomain, alignment: this.core.alignment, reserved }, [...unscopedDirectWarnings(this.core.host, att.id), ...warningsForAttachment(this.core, att.id)]);
+    return this.ok({ device: att.id, newDomain: plan.newDomain, alignment: this.core.alignment, reserved }, [...unscopedDirectWarnings(this.core.host, att.id), ...msiReachabilityWarnings(this.core, att), ...warningsForAttachment(this.core, att.id)]);
   }
 
   /** Detach; never refused. Under VFIO the last detach drops every mapping. */

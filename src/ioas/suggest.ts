@@ -3,14 +3,13 @@
  * those that a trial run on a copy of the state accepts, so every suggestion shown works.
  */
 import { alignDown, alignUp, formatSize, hexGrouped, MAX_ADDRESS } from '../model/address.js';
-import { describeRange, type IovaRange, sameRange, sizeOf } from '../model/range.js';
+import { describeRange, type IovaRange, sizeOf } from '../model/range.js';
 import { RangeSet } from '../model/rangeset.js';
-import { defaultAttachmentIds } from './attachment.js';
+import { defaultAttachmentIds, HOST_ATTACHMENT } from './attachment.js';
 import type { IoasResult, IoasStep, Rejected, Suggestion } from '../explain/explanation.js';
 import { describeStep } from '../explain/render.js';
 import { has } from './kernel.js';
-import { type MapPlanRequest, span } from './iommufd.js';
-import { MANUAL_OWNER } from './reserved.js';
+import type { MapPlanRequest } from './iommufd.js';
 import type { IoasCore } from './state.js';
 
 /** Runs steps on a copy of the IOAS: the last step's result, or the first failure. */
@@ -198,7 +197,10 @@ export function attachSuggestions(core: IoasCore, device: string, r: Rejected, t
   }
   if (result?.ok && steps.length > 0) out.push({ text: `${sentence(steps)}, then attach ${device}`, steps: [...steps, attach] });
   if (r.rule === 'aperture-disjoint' || r.rule === 'no-valid-range') {
-    for (const other of core.attachments) out.push({ text: `Detach ${other.id}, whose domain narrows the valid IOVA ranges, then attach ${device}`, steps: [{ op: 'detach', device: other.id }, attach] });
+    // The host itself is never detached; another device can move to an IOAS of its own.
+    for (const other of core.attachments.filter((a) => a.id !== HOST_ATTACHMENT)) {
+      out.push({ text: `Move ${other.id}, whose domain narrows the valid IOVA ranges, to an IOAS of its own (detach it here), then attach ${device}`, steps: [{ op: 'detach', device: other.id }, attach] });
+    }
   }
   return out;
 }

@@ -318,3 +318,43 @@ describe('a second IOAS', () => {
     void G;
   });
 });
+
+describe('arm64 MSI reachability (SW MSI window from arm-smmu-v3 MSI_IOVA_BASE; no kernel check)', () => {
+  const arm = (device: object) =>
+    parseHostFacts(
+      { name: 'arm', platform: 'arm-smmuv3', groups: [{ id: 3, devices: ['0000:01:00.0'], reservedRegions: [{ start: '0x8000000', last: '0x80fffff', type: 'sw-msi' }] }], devices: [{ id: '01:00.0', group: 3, ...device }] },
+      'arm.json',
+    );
+
+  it('warns when the window lies above the device DMA mask, and says where a window fits', () => {
+    const r = expectOk(Ioas.create(arm({ dmaMaskBits: 26 })).attach('0000:01:00.0'));
+    const w = r.warnings.find((x) => x.kind === 'msi-unreachable');
+    expect(w?.message).toContain('above the 26-bit DMA mask');
+    // 1 MiB, 1 MiB-aligned, below 64 MiB and free: the lowest is IOVA 0.
+    expect(w?.message).toContain('would fit at 0x0–0xf_ffff');
+  });
+
+  it('warns when platform MMIO (a reserved region) covers the window; the fit skips it', () => {
+    const r = expectOk(Ioas.create(arm({ reservedRegions: [{ start: '0x0', last: '0x8ffffff', type: 'reserved' }] })).attach('0000:01:00.0'));
+    const w = r.warnings.find((x) => x.kind === 'msi-unreachable');
+    expect(w?.message).toContain('would fit at 0x900_0000–0x90f_ffff');
+  });
+
+  it('says nothing when the device reaches the window', () => {
+    const r = expectOk(Ioas.create(arm({ dmaMaskBits: 32 })).attach('0000:01:00.0'));
+    expect(r.warnings.filter((x) => x.kind === 'msi-unreachable')).toEqual([]);
+  });
+});
+
+describe('the kernel field of specs and layouts reaches the hot-plug check', () => {
+  it('check-attach answers for the layout\'s kernel: require_direct is EPERM on Intel 6.1, EINVAL on 6.19', async () => {
+    const { checkHotplug } = await import('../../src/ioas/hotplug.js');
+    const { parseLayout } = await import('../../src/solver/layout.js');
+    const layout = parseLayout({ policy: 'vfio-type1', devices: ['0000:03:00.0'], kernel: '6.1', placements: [{ name: 'ram', iova: '0x100000', size: '1M' }] });
+    const old = checkHotplug(layout, intelHost(), '0000:02:00.0');
+    expect([old.kernel, old.errno, old.rule]).toEqual(['6.1', 'EPERM', 'require-direct']);
+    const now = checkHotplug({ ...layout, kernel: undefined }, intelHost(), '0000:02:00.0');
+    expect([now.kernel, now.errno]).toEqual(['6.19', 'EINVAL']);
+    expect(now.suggestions[0].steps[0].op).toBe('drop-direct');
+  });
+});

@@ -1,14 +1,12 @@
 import { explainJson, explainText, summary } from '../../explain/render.js';
 import { defaultAttachmentIds, Ioas, type IoasPolicy, type IoasResult, isIoasPolicy, type MapInfo, type AttachInfo } from '../../ioas/index.js';
-import { hex, hexGrouped, parseAddress } from '../../model/address.js';
+import { hexGrouped, parseAddress } from '../../model/address.js';
 import { InputError } from '../../model/errors.js';
 import { type Backing, BACKINGS, isIoasStateJson, parseIoasState } from '../../model/ioas-state.js';
 import { DEFAULT_KERNEL, parseKernel } from '../../ioas/kernel.js';
 import { isJsonPath, loadHost } from '../inputs.js';
 import { readJsonFile } from '../../model/load.js';
 import { inputName } from '../../model/stdin.js';
-import { describeProvenance } from '../../model/provenance.js';
-import { describeRange, sizeOf } from '../../model/range.js';
 import { parseHostFacts } from '../../model/schema.js';
 import { didYouMean } from '../../model/suggest.js';
 import { toJson } from '../../model/serialise.js';
