@@ -5,7 +5,7 @@
  * Passes: first-fit decreasing (larger alignment, then larger size, first; each at the lowest
  * slot), then best fit decreasing (each in the shortest free range that holds it). Window tags
  * are bin packing: the tags are shared out over the windows first-fit decreasing by total size,
- * and when there are few tags and windows every assignment is tried.
+ * then depth first over the assignments that fit every window by area (a bounded number).
  *
  * The exact case. When every flexible request's size is a power of two and its alignment equals
  * its size (natural alignment, e.g. 4 KiB requests at a 4 KiB IOAS alignment, or 2 MiB at 2 MiB),
@@ -31,8 +31,8 @@ import { type GreedyOptions, type GreedyResult, placeGreedy } from './greedy.js'
 import type { Problem } from './problem.js';
 import type { RepairProposal } from './repair.js';
 
-/** Try every assignment of tags to windows only while there are at most this many. */
-const EXACT_TAG_ASSIGNMENTS = 256;
+/** Try at most this many assignments of tags to windows that fit by area. */
+const EXACT_TAG_ASSIGNMENTS = 64;
 
 /** The packing passes, in order; the first that places everything wins, else the one that placed most. */
 export function packPlacement(problem: Problem, deadline?: number): GreedyResult {
@@ -83,17 +83,28 @@ function* tagAssignments(problem: Problem): Generator<ReadonlyMap<string, IovaRa
   }
   yield ffd;
   yield undefined;
-  if (problem.windows.length ** tags.length > EXACT_TAG_ASSIGNMENTS) return;
-  const choice = tags.map(() => 0);
-  for (;;) {
-    // Skip assignments that overfill a window by area: they cannot pack.
-    const used = room.map(() => 0n);
-    tags.forEach((t, i) => (used[choice[i]] += totals.get(t) as bigint));
-    if (used.every((u, w) => u <= room[w])) yield new Map(tags.map((t, i) => [t, problem.windows[choice[i]]]));
-    let k = 0;
-    while (k < tags.length && ++choice[k] === problem.windows.length) choice[k++] = 0;
-    if (k === tags.length) return;
+  // Then assignments that fit every window by area, depth first in the same order (largest
+  // tag first), at most a bounded number of them.
+  const choice: number[] = [];
+  const used = room.map(() => 0n);
+  let tries = 0;
+  function* assign(i: number): Generator<ReadonlyMap<string, IovaRange>> {
+    if (tries >= EXACT_TAG_ASSIGNMENTS) return;
+    if (i === tags.length) {
+      tries++;
+      yield new Map(tags.map((t, k) => [t, problem.windows[choice[k]]]));
+      return;
+    }
+    const need = totals.get(tags[i]) as bigint;
+    for (let w = 0; w < problem.windows.length; w++) {
+      if (used[w] + need > room[w]) continue;
+      used[w] += need;
+      choice[i] = w;
+      yield* assign(i + 1);
+      used[w] -= need;
+    }
   }
+  yield* assign(0);
 }
 
 /**

@@ -29,6 +29,10 @@ export const MAX_EXACT_COMPONENT = 200;
 /** A failed capacity bound with at most this many members is also given as a minimal core. */
 const CORE_FROM_BOUND = 12;
 
+/** Each repair's re-solve gets at least this, or 1/REPAIR_SHARES of what is left. */
+const REPAIR_SHARE_MIN_MS = 500;
+const REPAIR_SHARES = 3;
+
 /** Default budget of a whole solve (placement, cores and repairs together), in milliseconds. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 /** Node's timers hold at most 2^31 − 1 ms; longer budgets are clamped to it. */
@@ -107,8 +111,9 @@ async function solveBefore(problem: Problem, given: SolveOptions, deadline: numb
   const progress = (phase: SolvePhase) => given.onProgress?.({ phase, elapsedMs: performance.now() - started });
   const engine = given.exact === undefined ? z3Engine({ deadline }) : given.exact;
   const exact = engine ?? undefined;
-  const options: SolveOptions = {
+  const options: SolveOptions & { ownEngine?: boolean } = {
     ...given,
+    ownEngine: given.exact === undefined,
     exact: engine,
     proposeRepairs: given.proposeRepairs ?? (engine && 'proposeRepairs' in engine ? (engine as Z3Engine).proposeRepairs : undefined),
   };
@@ -131,12 +136,20 @@ async function solveBefore(problem: Problem, given: SolveOptions, deadline: numb
         // Few members: the named constraints behind the bound, shrunk to a minimal core, so
         // that the conflict lists facts any one of which, dropped, makes the rest placeable.
         progress('core');
+        // Tight packings make Z3 slow to prove; the bound already is the proof, so this gets a
+        // share of the budget and the conflict stays the bound's own when it runs out.
+        const share = Math.min(deadline, performance.now() + Math.max(0, deadline - performance.now()) / 4);
+        const shrink = given.exact === undefined ? z3Engine({ deadline: share }) : exact;
         const behind = boundConstraints(problem, bound);
-        const answer = await checkConstraints(problem, behind, exact, [...behind].sort(removalOrder).map((c) => c.id));
-        const start = answer.status === 'unsat' && answer.core ? behind.filter((c) => answer.core?.includes(c.id)) : behind;
-        const minimal = answer.status === 'unsat' && answer.minimal !== undefined ? { constraints: start, minimal: answer.minimal } : await minimiseCore(problem, start, exact, deadline);
-        core = minimal.constraints;
-        conflict = { ...explainCore(problem, core, minimal.minimal), message: conflict.message, bound };
+        const answer = await checkConstraints(problem, behind, shrink, [...behind].sort(removalOrder).map((c) => c.id));
+        if (answer.status === 'unsat') {
+          const start = answer.core ? behind.filter((c) => answer.core?.includes(c.id)) : behind;
+          const minimal = answer.minimal !== undefined ? { constraints: start, minimal: answer.minimal } : await minimiseCore(problem, start, shrink, share);
+          if (minimal.minimal) {
+            core = minimal.constraints;
+            conflict = { ...explainCore(problem, core, true), message: conflict.message, bound };
+          }
+        }
       }
       progress('repairs');
       const proposals = options.repairs === false ? [] : [...boundRepairs(problem, bound), ...(core.length > 0 ? await proposeFor(problem, [{ core }], options, deadline) : [])];
@@ -296,7 +309,13 @@ async function tryRepairs(problem: Problem, proposals: readonly RepairProposal[]
   const repairs: Repair[] = [];
   for (const p of unique) {
     if (repairs.length >= (options.maxRepairs ?? 5) || performance.now() >= deadline) break;
-    const answer = await solveBefore(applyRepair(problem, p.changes), { ...options, repairs: false, onProgress: undefined }, deadline);
+    // Each re-solve gets a share of what is left, so that one hard re-solve cannot starve the rest
+    // (with its own Z3 engine bound to that share when the solve made its engine itself).
+    const now = performance.now();
+    const share = Math.min(deadline, now + Math.max(REPAIR_SHARE_MIN_MS, (deadline - now) / REPAIR_SHARES));
+    const own = (options as { ownEngine?: boolean }).ownEngine === true;
+    const again = { ...options, repairs: false, onProgress: undefined, ...(own ? { exact: undefined, proposeRepairs: undefined } : {}) };
+    const answer = await solveBefore(applyRepair(problem, p.changes), again, share);
     if (answer.status !== 'sat') continue;
     // A move says where to: the placement the re-solve found.
     const changes = p.changes.map((c) => {
