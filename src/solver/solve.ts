@@ -27,7 +27,7 @@ import { type Z3Engine, z3Engine } from './z3-engine.js';
 export const MAX_EXACT_COMPONENT = 200;
 
 /** A failed capacity bound with at most this many members is also given as a minimal core. */
-const CORE_FROM_BOUND = 12;
+const CORE_FROM_BOUND = 6;
 
 /** Each repair's re-solve gets at least this, or 1/REPAIR_SHARES of what is left. */
 const REPAIR_SHARE_MIN_MS = 500;
@@ -138,7 +138,7 @@ async function solveBefore(problem: Problem, given: SolveOptions, deadline: numb
         progress('core');
         // Tight packings make Z3 slow to prove; the bound already is the proof, so this gets a
         // share of the budget and the conflict stays the bound's own when it runs out.
-        const share = Math.min(deadline, performance.now() + Math.max(0, deadline - performance.now()) / 4);
+        const share = Math.min(deadline, performance.now() + Math.max(0, deadline - performance.now()) / 10);
         const shrink = given.exact === undefined ? z3Engine({ deadline: share }) : exact;
         const behind = boundConstraints(problem, bound);
         const answer = await checkConstraints(problem, behind, shrink, [...behind].sort(removalOrder).map((c) => c.id));
@@ -153,7 +153,9 @@ async function solveBefore(problem: Problem, given: SolveOptions, deadline: numb
       }
       progress('repairs');
       const proposals = options.repairs === false ? [] : [...boundRepairs(problem, bound), ...(core.length > 0 ? await proposeFor(problem, [{ core }], options, deadline) : [])];
-      const repairs = options.repairs === false ? [] : await tryRepairs(problem, proposals, options, deadline);
+      // Re-solving a space filled to the brim is the hardest kind of question: a quarter of what is left.
+      const until = Math.min(deadline, performance.now() + Math.max(REPAIR_SHARE_MIN_MS, (deadline - performance.now()) / 4));
+      const repairs = options.repairs === false ? [] : await tryRepairs(problem, proposals, options, until);
       return { status: 'unsat', conflicts: [conflict], repairs };
     }
     progress('packing');

@@ -22,6 +22,8 @@ export interface Z3EngineOptions {
   timeoutMs?: number;
   /** A `performance.now()` time no question may run past: questions get what is left of it. */
   deadline?: number;
+  /** The encoding of `check` (see `PlacementPayload.encoding`); `plain` gives no core. */
+  encoding?: 'guarded' | 'plain';
 }
 
 /** Node's timers (and so the Z3 pool's) hold at most 2^31 − 1 ms. */
@@ -42,7 +44,7 @@ export function z3Engine(options: Z3EngineOptions = {}): Z3Engine {
     async check(problem, constraints, minimise): Promise<OracleAnswer> {
       const timeoutMs = budget();
       if (timeoutMs < 1) return { status: 'unknown', reason: 'Z3 gave no answer (timeout: the time budget was spent)' };
-      const outcome = await runZ3Job(placementCheckJob, { ...payloadOf(problem, constraints), minimise: minimise ? [...minimise] : undefined }, { timeoutMs });
+      const outcome = await runZ3Job(placementCheckJob, { ...payloadOf(problem, constraints), minimise: minimise ? [...minimise] : undefined, encoding: options.encoding }, { timeoutMs });
       if (outcome.status === 'unknown') return { status: 'unknown', reason: `Z3 gave no answer (${outcome.reason}: ${outcome.detail})` };
       const r = outcome.result;
       if (r.status === 'sat') return { status: 'sat', placed: new Map(r.placed) };

@@ -7,6 +7,18 @@
  * hold. Every named constraint is guarded by its own Boolean and checked under those
  * Booleans as assumptions, so the unsat core names constraints. Alignment is `x mod a = 0`.
  * This module imports z3-solver for types only (the main thread loads it to get job handles).
+ *
+ * Why this encoding stays (measured with `npm run bench:solver`, one whole instance per
+ * question, 10 s each, load average about 18 on 2 cores, so noisy): on the generated one-window
+ * instances of 10–24 requests, `plain` (constraints asserted directly, identical requests
+ * ordered by name to break symmetry) took 0.9–8.1 s and `guarded` 1.5–5.6 s, each faster on
+ * about half; both decided every sat and over-full assorted-size case there, and neither
+ * proved the 20-request power-of-two over-full case in 10 s, nor placed 154 requests at 50 %
+ * load. Neither wins, the guarded one gives cores, so it stays; what decides the hard families
+ * is not the encoding but what runs before it: capacity bounds (microseconds, a proof) and
+ * the packing passes (exact for power-of-two sizes), with Z3 only for what is left, split by
+ * component and, in large components, by neighbourhood (see `solve.ts`, `neighbourhood.ts`).
+ * Earlier figures (DESIGN.md): bit-vectors slower than Int and out of heap at 200 requests.
  */
 import type { Arith, Bool } from 'z3-solver';
 import { defineZ3Job } from '../job.js';
