@@ -34,22 +34,32 @@ import type { RepairProposal } from './repair.js';
 /** Try at most this many assignments of tags to windows that fit by area. */
 const EXACT_TAG_ASSIGNMENTS = 64;
 
-/** The packing passes, in order; the first that places everything wins, else the one that placed most. */
-export function packPlacement(problem: Problem, deadline?: number): GreedyResult {
+/** A packing, and the window each tag was sent to (when tags were shared out beforehand). */
+export interface Packing extends GreedyResult {
+  tagWindows?: ReadonlyMap<string, IovaRange>;
+}
+
+/**
+ * The packing passes, in order; the first that places everything wins, else the one that placed
+ * most. A small one-window problem first gets the exact search below.
+ */
+export function packPlacement(problem: Problem, deadline?: number): Packing {
   const passes: GreedyOptions[] = [
     { order: 'decreasing', fit: 'first' },
     { order: 'decreasing', fit: 'best' },
   ];
-  let best: GreedyResult | undefined;
+  let best: Packing | undefined;
+  const exact = exactPack(problem, deadline);
+  if (exact) return { placed: exact, failed: [] };
   for (const assignment of tagAssignments(problem)) {
     for (const pass of passes) {
       if (best && deadline !== undefined && performance.now() >= deadline) return best;
       const result = placeGreedy(problem, undefined, { ...pass, tagWindows: assignment });
-      if (!best || result.failed.length < best.failed.length) best = result;
-      if (result.failed.length === 0) return result;
+      if (!best || result.failed.length < best.failed.length) best = { ...result, tagWindows: assignment };
+      if (result.failed.length === 0) return best;
     }
   }
-  return best as GreedyResult;
+  return best as Packing;
 }
 
 /**
@@ -133,4 +143,76 @@ export function boundRepairs(problem: Problem, bound: CapacityBound): RepairProp
   const one = [...members].reverse().find((r) => alignUp(r.size, bound.align) >= bound.need - bound.holds);
   if (one && (drops.length !== 1 || drops[0].request !== one.name)) out.push({ changes: [{ kind: 'drop', request: one.name }] });
   return out;
+}
+
+/** The exact search takes one-window problems of at most this many plain requests … */
+const EXACT_PACK_REQUESTS = 40;
+/** … and gives up after visiting this many search nodes. */
+const EXACT_PACK_NODES = 200_000;
+
+/**
+ * Exact search for a small one-window problem of plain requests (no `within`, mask, relations
+ * or fixed ones): fill the free space from the bottom. At the lowest address not yet decided,
+ * either a request (one per class of equal size and alignment, to avoid trying twins) starts
+ * there, or the address is left empty, which spends slack (free space minus total size); a
+ * branch that spends more slack than there is cannot succeed. Every placement is reachable
+ * this way (take any placement and walk it bottom up), so within its node budget the search is
+ * complete; past the budget it gives up (undefined) and the other passes and Z3 follow.
+ */
+function exactPack(problem: Problem, deadline?: number): Map<string, bigint> | undefined {
+  const rs = problem.requests;
+  if (problem.windows.length !== 1 || rs.length === 0 || rs.length > EXACT_PACK_REQUESTS) return undefined;
+  if (rs.some((r) => r.fixed || r.within || r.dmaBits !== undefined || r.above.length > 0 || r.offsetFrom || r.size % problem.space.alignment !== 0n)) return undefined;
+  const unit = problem.space.alignment;
+  const w = problem.windows[0];
+  const segments = RangeSet.single(w.start, w.last).subtract(RangeSet.of(cutsOf(problem).map(cutRange))).ranges;
+  let slack = segments.reduce((t, x) => t + (x.last - x.start + 1n), 0n) - rs.reduce((t, r) => t + r.size, 0n);
+  if (slack < 0n) return undefined;
+  const classes = new Map<string, { size: bigint; align: bigint; names: string[] }>();
+  for (const r of rs) {
+    const key = `${r.size}/${r.align}`;
+    const c = classes.get(key) ?? { size: r.size, align: r.align, names: [] };
+    c.names.push(r.name);
+    classes.set(key, c);
+  }
+  // Larger alignment, then larger size first: the first branch tried is first-fit decreasing's choice.
+  const order = [...classes.values()].sort((a, b) => (a.align > b.align ? -1 : a.align < b.align ? 1 : a.size > b.size ? -1 : 1));
+  const left = order.map((c) => c.names.length);
+  const placed = new Map<string, bigint>();
+  let nodes = 0;
+  let remaining = rs.length;
+  const go = (seg: number, at: bigint): boolean | undefined => {
+    if (remaining === 0) return true;
+    if (++nodes > EXACT_PACK_NODES || (nodes % 1024 === 0 && deadline !== undefined && performance.now() > deadline)) return undefined;
+    if (seg === segments.length) return false;
+    const end = segments[seg].last + 1n;
+    if (at >= end) return go(seg + 1, seg + 1 < segments.length ? segments[seg + 1].start : 0n);
+    for (let k = 0; k < order.length; k++) {
+      const c = order[k];
+      if (left[k] === 0 || at % c.align !== 0n || at + c.size > end) continue;
+      left[k]--;
+      remaining--;
+      const name = c.names[left[k]];
+      placed.set(name, at);
+      const found = go(seg, at + c.size);
+      if (found !== false) return found;
+      placed.delete(name);
+      left[k]++;
+      remaining++;
+    }
+    // Leave [at, next) empty: up to the next address some waiting request could start at.
+    let next = end;
+    for (let k = 0; k < order.length; k++) {
+      if (left[k] === 0) continue;
+      const s = alignUp(at + 1n, order[k].align < unit ? unit : order[k].align);
+      if (s < next) next = s;
+    }
+    const waste = next - at;
+    if (waste > slack) return false;
+    slack -= waste;
+    const found = go(seg, next);
+    slack += waste;
+    return found;
+  };
+  return go(0, segments[0]?.start ?? 0n) === true ? placed : undefined;
 }

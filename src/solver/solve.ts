@@ -10,7 +10,7 @@ import { constraintsFor, reachOf } from './constraints.js';
 import { minimiseCore, removalOrder } from './core.js';
 import { type Conflict, explainBound, explainCore } from './explain.js';
 import { type GreedyResult, placeGreedy } from './greedy.js';
-import { placeAround } from './neighbourhood.js';
+import { placeAround, placeByWindow } from './neighbourhood.js';
 import { boundRepairs, packPlacement } from './packing.js';
 import { checkConstraints, type ExactOracle } from './oracle.js';
 import type { Constraint, Problem } from './problem.js';
@@ -161,6 +161,11 @@ async function solveBefore(problem: Problem, given: SolveOptions, deadline: numb
     progress('packing');
     const packed = packPlacement(problem, deadline);
     if (packed.failed.length < greedy.failed.length) greedy = packed;
+    if (greedy.failed.length > 0 && packed.tagWindows) {
+      progress('exact');
+      const split = await placeByWindow(problem, packed.tagWindows, exact, deadline);
+      if (split) greedy = { placed: split, failed: [] };
+    }
   }
   const placed = new Map(greedy.placed);
   const conflicts: Array<{ conflict: Conflict; core: Constraint[] }> = [];

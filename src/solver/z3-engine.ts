@@ -26,6 +26,8 @@ export interface Z3EngineOptions {
   encoding?: 'guarded' | 'plain';
 }
 
+const GRACE_MARGIN_MS = 2_000;
+
 /** Node's timers (and so the Z3 pool's) hold at most 2^31 − 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -37,7 +39,10 @@ export interface Z3Engine extends ExactOracle {
 export function z3Engine(options: Z3EngineOptions = {}): Z3Engine {
   const budget = () => {
     const own = options.timeoutMs ?? (options.deadline === undefined ? 10_000 : MAX_TIMER_MS);
-    const left = options.deadline === undefined ? own : Math.floor(options.deadline - performance.now());
+    // A question that overruns is cut off by the pool only after its grace period (2 s): keep
+    // that much back from a deadline, or a fifth of what is left when that is less.
+    const before = options.deadline === undefined ? own : options.deadline - performance.now();
+    const left = options.deadline === undefined ? own : Math.floor(before - Math.min(GRACE_MARGIN_MS, before / 5));
     return Math.min(own, left, MAX_TIMER_MS);
   };
   return {
