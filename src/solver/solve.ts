@@ -136,9 +136,9 @@ async function solveBefore(problem: Problem, given: SolveOptions, deadline: numb
         // Few members: the named constraints behind the bound, shrunk to a minimal core, so
         // that the conflict lists facts any one of which, dropped, makes the rest placeable.
         progress('core');
-        // Tight packings make Z3 slow to prove; the bound already is the proof, so this gets a
-        // share of the budget and the conflict stays the bound's own when it runs out.
-        const share = Math.min(deadline, performance.now() + Math.max(0, deadline - performance.now()) / 10);
+        // Tight packings make Z3 slow to prove; the bound already is the proof, so this gets half
+        // of the budget and the conflict stays the bound's own when it runs out.
+        const share = Math.min(deadline, performance.now() + Math.max(0, deadline - performance.now()) / 2);
         const shrink = given.exact === undefined ? z3Engine({ deadline: share }) : exact;
         const behind = boundConstraints(problem, bound);
         const answer = await checkConstraints(problem, behind, shrink, [...behind].sort(removalOrder).map((c) => c.id));
