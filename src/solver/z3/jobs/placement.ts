@@ -12,9 +12,9 @@
  * question, 10 s each, load average about 18 on 2 cores, so noisy): on the generated one-window
  * instances of 10–24 requests, `plain` (constraints asserted directly, identical requests
  * ordered by name to break symmetry) took 0.9–8.1 s and `guarded` 1.5–5.6 s, each faster on
- * about half; both decided every sat and over-full assorted-size case there, and neither
- * proved the 20-request power-of-two over-full case in 10 s, nor placed 154 requests at 50 %
- * load. Neither wins, the guarded one gives cores, so it stays; what decides the hard families
+ * about half (a second run: plain 0.6–10.6 s deciding 8 of 10, guarded 2.3–8.4 s deciding
+ * 9 of 10); neither proved the 20-request power-of-two over-full case in 10 s, and from about
+ * 100 requests on both ran out of time on every instance tried. Neither wins, the guarded one gives cores, so it stays; what decides the hard families
  * is not the encoding but what runs before it: capacity bounds (microseconds, a proof) and
  * the packing passes (exact for power-of-two sizes), with Z3 only for what is left, split by
  * component and, in large components, by neighbourhood (see `solve.ts`, `neighbourhood.ts`).
