@@ -10,16 +10,7 @@ import { parsePlacementSpec } from '../src/solver/spec.js';
 import { solve } from '../src/solver/solve.js';
 import { runZ3Job, shutdownZ3 } from '../src/solver/z3/index.js';
 import { pingJob } from '../src/solver/z3/jobs/builtin.js';
-
-function prng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
+import { prng } from './solver-instances.js';
 
 /** A 48-bit host with `holes` reserved regions spread over the first 256 GiB. */
 function host(holes: number, seed: number) {

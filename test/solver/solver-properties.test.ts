@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ExplainedConstraint } from '../../src/solver/explain.js';
 import { parsePlacementSpec } from '../../src/solver/spec.js';
+import { tinyHost } from './fixtures/tiny-host.js';
 import { solve } from '../../src/solver/solve.js';
 
 const U = 64;
@@ -58,11 +59,7 @@ const arbCase: fc.Arbitrary<Case> = fc
 
 function toSpec(c: Case) {
   return {
-    host: {
-      name: 'tiny',
-      iommu: { apertures: [{ start: c.aperture[0], last: c.aperture[1] }], pageSizes: [1] },
-      reservedRegions: c.holes.map(([s, l]) => ({ start: s, last: l, type: 'reserved' })),
-    },
+    host: tinyHost(c.aperture, c.holes),
     requests: c.requests.map((r) => ({
       name: r.name,
       size: r.size,

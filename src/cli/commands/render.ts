@@ -50,7 +50,7 @@ Options:
                       leaves them out)
   --title TEXT        the picture's title
   --width PX          picture width in pixels (default 1280)
-  --timeout MS        for a spec: SMT solver time per question (default 10000)
+  --timeout MS        for a spec: time for the whole solve (default 30000)
 ${STRICT_HELP}
   -h, --help          this text
 
