@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   schema: { summary: 'print the JSON Schema of a host, spec, layout or IOAS-state file', load: () => import('./commands/schema.js') },
   'check-attach': { summary: 'can a device be hot-plugged into a fixed layout? which region collides, which errno', load: () => import('./commands/check-attach.js') },
   doctor: { summary: 'is this host fit for device assignment? IOMMU, interrupt remapping, VFIO/iommufd, RMRRs, ACS, hugepages', load: () => import('./commands/doctor.js') },
+  'guest-map': { summary: "the guest's E820 map and ACPI reserved ranges for a layout, and a check of a booted guest against it", load: () => import('./commands/guest-map.js') },
   render: { summary: 'draw a host, spec or layout as an SVG or HTML address map', load: () => import('./commands/render.js') },
 };
 
