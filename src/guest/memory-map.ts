@@ -38,10 +38,12 @@ export interface GuestMemoryMap {
 
 /** Which placements of a layout are guest RAM: the named ones, or by default those named `ram…`. */
 export function ramPlacements(layout: Layout, names?: readonly string[]): Set<string> {
-  if (names === undefined) return new Set(layout.placements.filter((p) => /^ram/i.test(p.name)).map((p) => p.name));
-  const known = new Set(layout.placements.map((p) => p.name));
+  // A split request's pieces are named `name[i]` and count as that request.
+  const nameOf = (p: Layout['placements'][number]) => p.splitOf ?? p.name;
+  if (names === undefined) return new Set(layout.placements.filter((p) => /^ram/i.test(nameOf(p))).map((p) => p.name));
+  const known = new Set(layout.placements.map(nameOf));
   for (const n of names) if (!known.has(n)) throw new InputError(`--ram names "${n}", which is not a placement of the layout (placements: ${[...known].join(', ')})`);
-  return new Set(names);
+  return new Set(layout.placements.filter((p) => names.includes(nameOf(p))).map((p) => p.name));
 }
 
 /**

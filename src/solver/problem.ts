@@ -7,6 +7,7 @@ import type { AddressSpace } from '../model/address-space.js';
 import type { Hole } from '../model/hole.js';
 import type { Provenance } from '../model/provenance.js';
 import type { IovaRange } from '../model/range.js';
+import type { SplitRequest } from './split.js';
 import type { RangeSet } from '../model/rangeset.js';
 
 export const OBJECTIVES = ['low', 'high', 'fewest-pages', 'free-below-4g', 'compact'] as const;
@@ -67,6 +68,8 @@ export interface Problem {
   windows: ApertureWindow[];
   /** Where the spec came from, for messages. */
   source: Provenance;
+  /** Requests that may be placed in pieces; placed by the split stage (split.ts), not in `requests`. */
+  splits?: SplitRequest[];
 }
 
 /**

@@ -5,8 +5,9 @@ import { describeProvenance } from '../../model/provenance.js';
 import { toJson } from '../../model/serialise.js';
 import type { Conflict } from '../../solver/explain.js';
 import { layoutOf, layoutToJson } from '../../solver/layout.js';
-import { type Placement, type SolveResult, solve } from '../../solver/solve.js';
+import type { Placement, SolveResult } from '../../solver/solve.js';
 import { loadPlacementSpec } from '../../solver/spec.js';
+import { solveWithSplits } from '../../solver/split.js';
 import { type Command, EXIT, parseCommandArgs, timeoutOption } from '../command.js';
 import { writeOutput } from '../inputs.js';
 import { table } from '../table.js';
@@ -39,7 +40,7 @@ const command: Command = {
     if (positionals.length !== 1) throw new InputError('give exactly one spec file (see: iova solve --help)');
     const timeoutMs = timeoutOption(values.timeout);
     const problem = loadPlacementSpec(positionals[0]);
-    const result = await solve(problem, { timeoutMs });
+    const result = await solveWithSplits(problem, { timeoutMs });
     if (values.output && result.status === 'sat') {
       writeOutput(values.output, `${toJson(layoutToJson(layoutOf(problem, result.placements)))}\n`);
     }
@@ -51,7 +52,14 @@ const command: Command = {
 export default command;
 
 function placementJson(p: Placement) {
-  return { name: p.name, iova: p.iova, last: p.last, size: p.size, pages: p.pages.map((x) => ({ pageSize: x.pageSize, count: x.count })) };
+  return {
+    name: p.name,
+    iova: p.iova,
+    last: p.last,
+    size: p.size,
+    pages: p.pages.map((x) => ({ pageSize: x.pageSize, count: x.count })),
+    ...(p.pieces ? { pieces: p.pieces.map((x) => ({ iova: x.iova, last: x.last, size: x.size })) } : {}),
+  };
 }
 
 function conflictJson(c: Conflict) {
@@ -82,12 +90,15 @@ export function solveJson(result: SolveResult) {
 export function placementsTable(placements: readonly Placement[]): string {
   return table(
     ['name', 'iova', 'last', 'size', 'pages'],
-    placements.map((p) => [p.name, hexGrouped(p.iova), hexGrouped(p.last), formatSize(p.size), p.pages.map((x) => `${x.count}×${formatSize(x.pageSize)}`).join(' + ')]),
+    placements.flatMap((p) => [
+      [p.pieces ? `${p.name} (${p.pieces.length} pieces)` : p.name, hexGrouped(p.iova), hexGrouped(p.last), formatSize(p.size), p.pages.map((x) => `${x.count}×${formatSize(x.pageSize)}`).join(' + ')],
+      ...(p.pieces ?? []).map((x, i) => [`  [${i}]`, hexGrouped(x.iova), hexGrouped(x.last), formatSize(x.size), '']),
+    ]),
   );
 }
 
 export function conflictText(c: Conflict, index: number): string {
-  const lines = [`Conflict ${index + 1}${c.minimal ? '' : ' (possibly not minimal: the solver timed out while shrinking it)'}: ${c.message}`];
+  const lines = [`Conflict ${index + 1}${c.minimal ? '' : ' (possibly not minimal: not shrunk to a smallest set)'}: ${c.message}`];
   for (const x of c.constraints) lines.push(`  - ${x.text}${x.source && !x.text.includes(describeProvenance(x.source)) ? `  [${describeProvenance(x.source)}]` : ''}`);
   return lines.join('\n');
 }
