@@ -69,6 +69,11 @@ export class AddressSpace {
     this.dmaApiHolesIncluded = init.dmaApiHolesIncluded;
   }
 
+  /** A space from its parts, for spaces not built from one host (a migration pool's common space). */
+  static fromParts(parts: Omit<AddressSpace, 'holesOverlapping' | 'attachmentOf'>): AddressSpace {
+    return new AddressSpace(parts);
+  }
+
   static build(host: HostFacts, options: AddressSpaceOptions = {}): AddressSpace {
     const policy = options.policy ?? 'iommufd';
     const withDmaApi = options.dmaApiHoles ?? dmaApiHolesByDefault(policy);

@@ -19,7 +19,7 @@
  * split request cannot be placed even with no other request present (a proof); otherwise a
  * failure of both orders is "unknown".
  */
-import { alignDown, alignUp, formatSize, hexGrouped, maskOfBits } from '../model/address.js';
+import { alignDown, alignUp, formatSize, hexGrouped, MAX_ADDRESS, maskOfBits } from '../model/address.js';
 import type { AddressSpace } from '../model/address-space.js';
 import { InputError } from '../model/errors.js';
 import { kernelEnforces } from '../model/hole.js';
@@ -229,7 +229,12 @@ export async function solveWithSplits(problem: Problem, options: SolveOptions = 
   // A split request that does not fit next to the facts alone (holes, existing mappings, fixed
   // requests) cannot fit at all: that is a proof, and the answer is unsat.
   const impossible = splits.filter((s) => !s.above.some((n) => !problem.requests.some((r) => r.name === n && r.fixed)) && placeSplit(problem, s, fixedRanges, fixedPlacements(problem)) === undefined);
-  if (impossible.length > 0) return { status: 'unsat', conflicts: impossible.map((s) => splitConflict(problem, s, fixedRanges)), repairs: [] };
+  if (impossible.length > 0) {
+    // The other requests may have conflicts of their own: report those too.
+    const others = await solve({ ...problem, splits: undefined }, { ...options, repairs: false });
+    const own = others.status === 'unsat' ? others.conflicts : [];
+    return { status: 'unsat', conflicts: [...own, ...impossible.map((s) => splitConflict(problem, s, fixedRanges))], repairs: [] };
+  }
 
   // Order 1: the others first, the pieces in what they leave.
   const rest = await solve({ ...problem, splits: undefined }, { ...options, repairs: false });
@@ -296,8 +301,12 @@ function splitConflict(problem: Problem, s: SplitRequest, fixedRanges: readonly 
   const free = freeFor(problem, s, fixedRanges, fixedPlacements(problem));
   const from = s.fixed ?? 0n;
   const region = free.ranges.filter((r) => r.last >= from);
-  const span = region.length > 0 ? { start: from, last: region[region.length - 1].last } : undefined;
-  const cutting = span ? problem.space.holes.filter((h) => h.kind !== 'aperture' && overlaps(h, span)).slice(0, 8) : [];
+  // The holes in the way: those between the first piece's lowest start and where the request
+  // would end at the earliest, or the end of the free space, whichever is later.
+  const reach = from + s.size - 1n;
+  const lastFree = region.length > 0 ? region[region.length - 1].last : from;
+  const span = { start: from, last: reach > lastFree ? (reach > MAX_ADDRESS ? MAX_ADDRESS : reach) : lastFree };
+  const cutting = problem.space.holes.filter((h) => overlaps(h, span)).slice(0, 8);
   const limits = [`at most ${s.maxPieces} piece${s.maxPieces === 1 ? '' : 's'}`, `each at least ${formatSize(s.minPiece)}`, `${formatSize(s.align)}-aligned`];
   if (s.fixed !== undefined) limits.push(`the first at ${hexGrouped(s.fixed)}`);
   return {
