@@ -34,3 +34,7 @@ export type { Conflict, ExplainedConstraint } from './solver/explain.js';
 export type { ExactOracle, OracleAnswer } from './solver/oracle.js';
 export type { RepairChange, RepairKind } from './solver/repair.js';
 export * from './allocators/index.js';
+export { countVerdicts, DOCTOR_CHECKS, diagnose, type DoctorInput, type DoctorReport, type Evidence, type Finding, type Verdict } from './doctor/index.js';
+export * from './guest/memory-map.js';
+export { describeHosts, type HostClass, hostClasses, type PoolAnswer, type PoolSpec, parsePoolSpec, poolSpace, solvePool } from './solver/pool.js';
+export { planPieces, type SplitRequest, solveWithSplits } from './solver/split.js';

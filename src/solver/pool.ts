@@ -25,7 +25,8 @@ import type { Conflict } from './explain.js';
 import { layoutOf } from './layout.js';
 import type { Problem } from './problem.js';
 import type { Placement, SolveOptions, SolveResult } from './solve.js';
-import { problemFromSpec } from './spec.js';
+import { problemFromSpec, zPlacementSpec } from './spec.js';
+import { validate } from '../model/validate.js';
 import { solveWithSplits } from './split.js';
 import { verifyOnHost } from './verify.js';
 
@@ -36,7 +37,13 @@ export interface HostClass {
 }
 
 /** A spec as validated (what {@link problemFromSpec} takes). */
-type RawSpec = Parameters<typeof problemFromSpec>[0];
+export type PoolSpec = Parameters<typeof problemFromSpec>[0];
+type RawSpec = PoolSpec;
+
+/** Validate a placement spec for {@link solvePool} (its `host` is not read: the pool's hosts replace it). */
+export function parsePoolSpec(data: unknown, file?: string): PoolSpec {
+  return validate(zPlacementSpec, data, file);
+}
 
 export interface PoolAnswer {
   result: SolveResult;
