@@ -5,7 +5,7 @@ import { readJsonFile } from '../../model/load.js';
 import { parseHostFacts } from '../../model/schema.js';
 import { renderHtml, renderSvg, type Scene, sceneOfLayout, sceneOfSolution, sceneOfSpace } from '../../render/index.js';
 import { parseLayout } from '../../solver/layout.js';
-import { solve } from '../../solver/solve.js';
+import { solveWithSplits } from '../../solver/split.js';
 import { parsePlacementSpec } from '../../solver/spec.js';
 import { type Command, dmaApiHolesOption, EXIT, listOption, parseCommandArgs, policyOption, timeoutOption } from '../command.js';
 import { isJsonPath, loadHost, writeOutput } from '../inputs.js';
@@ -94,7 +94,7 @@ const command: Command = {
     if (json && kind === 'spec') {
       const host = hostOperands.length > 0 ? await loadHost(hostOperands) : undefined;
       const problem = parsePlacementSpec(withOverrides(json.value, overrides), json.file, host);
-      const result = await solve(problem, { timeoutMs: timeoutOption(values.timeout) });
+      const result = await solveWithSplits(problem, { timeoutMs: timeoutOption(values.timeout) });
       scene = sceneOfSolution(problem, result, { title: values.title });
     } else if (json && kind === 'layout') {
       if (hostOperands.length === 0) throw new InputError('a layout is drawn on a host: give --host host.json');
