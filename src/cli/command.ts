@@ -6,7 +6,7 @@ import { InputError } from '../model/errors.js';
 import { isPolicy, type Policy, POLICIES } from '../model/policy.js';
 
 /** Exit codes (DESIGN.md): 0 ok/sat/accepted, 1 unsat/rejected/failed, 2 bad input, 3 unknown. */
-export const EXIT = { ok: 0, rejected: 1, badInput: 2, unknown: 3, internal: 4 } as const;
+export const EXIT = { ok: 0, rejected: 1, badInput: 2, unknown: 3, internal: 4, warnings: 5 } as const;
 
 export interface Io {
   out: (text: string) => void;

@@ -2,6 +2,7 @@ import { countVerdicts, describeEvidence, diagnose, type DoctorReport, type Find
 import { InputError } from '../../model/errors.js';
 import { toJson } from '../../model/serialise.js';
 import { type Command, EXIT, parseCommandArgs } from '../command.js';
+import { isDirectory } from '../inputs.js';
 
 const help = `Usage: iova doctor [ROOT] [captures… | host.json] [options]
 
@@ -24,11 +25,11 @@ files any importer reads (dmesg, lspci -vvv, reserved_regions, /proc/iomem); a h
 Options:
   --name NAME   the host's name in the report
   --json        print {"host","root","summary","findings":[{check,verdict,summary,evidence,action}]}
-  --strict      exit 1 on warnings too
+  --strict      exit 5 instead of 0 when there are warnings (as every command's --strict)
   -h, --help    this text
 
-Exit codes: 0 no problem (warnings allowed), 1 a problem (with --strict: a problem or a
-warning), 2 bad input, 4 internal error.`;
+Exit codes: 0 no problem (warnings allowed), 1 a problem, 2 bad input, 4 internal error,
+5 (--strict only) no problem but warnings.`;
 
 const command: Command = {
   name: 'doctor',
@@ -39,22 +40,14 @@ const command: Command = {
       json: { type: 'boolean' },
       strict: { type: 'boolean' },
     });
-    const { statSync } = await import('node:fs');
-    const isDir = (p: string) => {
-      try {
-        return statSync(p).isDirectory();
-      } catch {
-        return false;
-      }
-    };
-    const dirs = positionals.filter(isDir);
+    const dirs = positionals.filter(isDirectory);
     if (dirs.length > 1) throw new InputError('give one root directory to the doctor', { file: dirs[1] });
-    const files = positionals.filter((p) => !isDir(p));
+    const files = positionals.filter((p) => !isDirectory(p));
     const root = dirs[0] ?? (files.length === 0 ? '/' : undefined);
     const report = diagnose({ ...(root !== undefined ? { root } : {}), files, ...(values.name !== undefined ? { name: values.name } : {}) });
     io.out(values.json ? toJson(doctorJson(report)) : doctorText(report));
     const counts = countVerdicts(report);
-    return counts.problem > 0 || (values.strict && counts.warning > 0) ? EXIT.rejected : EXIT.ok;
+    return counts.problem > 0 ? EXIT.rejected : values.strict && counts.warning > 0 ? EXIT.warnings : EXIT.ok;
   },
 };
 
