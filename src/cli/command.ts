@@ -50,11 +50,15 @@ export function policyOption(value: string | undefined, fallback: Policy = 'iomm
   return value;
 }
 
-/** `--timeout MS` → milliseconds (default 10 s). */
+/**
+ * `--timeout MS` → milliseconds (default 30 s): the budget of the whole command. Node's timers
+ * hold at most 2^31 − 1 ms (a longer one fires at once), so larger values are refused.
+ */
 export function timeoutOption(value: string | undefined): number {
-  if (value === undefined) return 10_000;
+  if (value === undefined) return 30_000;
   const ms = Number(value);
   if (!Number.isSafeInteger(ms) || ms <= 0) throw new InputError(`--timeout must be a positive number of milliseconds, not "${value}"`);
+  if (ms > 2 ** 31 - 1) throw new InputError(`--timeout ${value}: at most 2147483647 milliseconds (about 24.8 days), the longest timer Node supports`);
   return ms;
 }
 

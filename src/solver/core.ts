@@ -31,11 +31,16 @@ export function removalOrder(a: Constraint, b: Constraint): number {
   return rank(a) - rank(b) || (size(a) > size(b) ? -1 : size(a) < size(b) ? 1 : 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-export async function minimiseCore(problem: Problem, unsat: readonly Constraint[], exact?: ExactOracle): Promise<MinimalCore> {
+/** With a `deadline` (a `performance.now()` time), members not yet tried when it passes are kept. */
+export async function minimiseCore(problem: Problem, unsat: readonly Constraint[], exact?: ExactOracle, deadline?: number): Promise<MinimalCore> {
   let core = [...unsat];
   let minimal = true;
   for (const candidate of [...unsat].sort(removalOrder)) {
     if (!core.includes(candidate)) continue;
+    if (deadline !== undefined && performance.now() >= deadline) {
+      minimal = false;
+      break;
+    }
     const rest = core.filter((c) => c !== candidate);
     const answer = await checkConstraints(problem, rest, exact);
     if (answer.status === 'unsat') {

@@ -6,6 +6,7 @@ import { formatSize, hexGrouped, maskOfBits } from '../model/address.js';
 import type { Hole } from '../model/hole.js';
 import { describeProvenance, type Provenance } from '../model/provenance.js';
 import { describeRange, type IovaRange } from '../model/range.js';
+import type { CapacityBound } from './capacity.js';
 import type { Constraint, PlacementRequest, Problem } from './problem.js';
 import { requestNamed } from './problem.js';
 import { describeBounds, describeHole, describePlacement, describeRequest } from './words.js';
@@ -24,8 +25,13 @@ export interface ExplainedConstraint {
 export interface Conflict {
   message: string;
   constraints: ExplainedConstraint[];
-  /** False when a solver timeout left the set possibly larger than needed. */
+  /**
+   * False when a solver timeout left the set possibly larger than needed. For a capacity
+   * conflict (`bound` set), true means the bound needs every member and every cut.
+   */
   minimal: boolean;
+  /** Set when the conflict is a capacity bound: the arithmetic that proves it. */
+  bound?: CapacityBound;
 }
 
 /** The conflict a minimal core stands for. */
@@ -156,4 +162,63 @@ function ruleText(problem: Problem, r: PlacementRequest, c: Constraint): string 
     default:
       return explainConstraint(problem, c).text.replace(`\`${r.name}\` `, '');
   }
+}
+
+/** At most this many request names in a capacity headline; the constraints list them all. */
+const NAMES_IN_HEADLINE = 6;
+
+/**
+ * A capacity conflict: "these N requests need X; the space they may use holds Y (after …)",
+ * with one line per fact the bound used: the windows, the members' alignment, `within` and
+ * DMA-mask limits, and each hole, mapping or fixed request it needed taken out.
+ */
+export function explainBound(problem: Problem, bound: CapacityBound): Conflict {
+  const members = bound.requests.map((n) => requestNamed(problem, n));
+  const names = members.slice(0, NAMES_IN_HEADLINE).map((r) => describeRequest(r.name, r.size));
+  const more = members.length > NAMES_IN_HEADLINE ? ` and ${members.length - NAMES_IN_HEADLINE} more` : '';
+  const who = members.length === 1 ? names[0] : `these ${members.length} requests (${names.join(', ')}${more})`;
+  const aligned = bound.align > problem.space.alignment ? `, each counted in ${formatSize(bound.align)}-aligned blocks,` : '';
+  const space = bound.space.map(describeBounds).join(', ') || 'nothing';
+  const only = bound.minSize > bound.align ? `; only free stretches with room for ${formatSize(bound.minSize)} count` : '';
+  const after = bound.cuts.length > 0 ? ` after ${bound.cuts.length} hole${bound.cuts.length === 1 ? '' : 's'}, mapping${bound.cuts.length === 1 ? '' : 's'} or fixed request${bound.cuts.length === 1 ? '' : 's'} are taken out` : '';
+  const message = `${who} need${members.length === 1 ? 's' : ''} ${formatSize(bound.need)}${aligned} but the space they may use (${space}) holds ${formatSize(bound.holds)}${after}${only}`;
+
+  const all = bound.requests;
+  const constraints: ExplainedConstraint[] = [
+    { id: 'capacity:disjoint', kind: 'disjoint', requests: all, text: `the ${members.length} requests must not overlap one another` },
+    { id: 'capacity:aperture', kind: 'aperture', requests: all, text: `each must lie inside an aperture window: ${windowsText(problem)}`, source: problem.windows[0]?.source },
+  ];
+  if (bound.align > 1n) {
+    constraints.push({ id: 'capacity:align', kind: 'align', requests: all, text: `each is aligned to at least ${formatSize(bound.align)}`, source: members[0]?.source });
+  }
+  const limits = new Map<string, { kind: 'within' | 'dma-mask'; text: string; requests: string[]; source: Provenance }>();
+  for (const r of members) {
+    if (r.within) {
+      const text = `must lie within ${r.within.ranges.map(describeBounds).join(' or ')}`;
+      const entry = limits.get(`w${text}`) ?? { kind: 'within', text, requests: [], source: r.source };
+      entry.requests.push(r.name);
+      limits.set(`w${text}`, entry);
+    }
+    if (r.dmaBits !== undefined && r.dmaBits < 64) {
+      const text = `must lie below ${hexGrouped(maskOfBits(r.dmaBits) + 1n)} (a ${r.dmaBits}-bit DMA mask)`;
+      const entry = limits.get(`d${text}`) ?? { kind: 'dma-mask', text, requests: [], source: r.source };
+      entry.requests.push(r.name);
+      limits.set(`d${text}`, entry);
+    }
+  }
+  for (const [key, l] of limits) {
+    const list = l.requests.length === members.length ? 'each' : l.requests.map((n) => `\`${n}\``).join(', ');
+    constraints.push({ id: `capacity:${l.kind}:${key.slice(1)}`, kind: l.kind, requests: l.requests, text: `${list} ${l.text}`, source: l.source });
+  }
+  for (const c of bound.cuts) {
+    if (c.kind === 'hole') {
+      constraints.push({ id: `capacity:hole:${c.index}`, kind: 'hole', requests: all, text: `each must avoid ${describeHole(c.hole)}${inherits(c.hole)}`, range: { start: c.hole.start, last: c.hole.last }, source: c.hole.source });
+    } else if (c.kind === 'existing') {
+      constraints.push({ id: `capacity:existing:${c.index}`, kind: 'existing', requests: all, text: `each must avoid ${c.mapping.name}, mapped at ${describeRange(c.mapping)}`, range: { start: c.mapping.start, last: c.mapping.last }, source: c.mapping.source });
+    } else {
+      const r = requestNamed(problem, c.request);
+      constraints.push({ id: `capacity:fixed:${c.request}`, kind: 'fixed', requests: [c.request, ...all], text: `each must avoid ${describePlacement(c.request, c.range.start, r.size)}, which is fixed`, range: c.range, source: r.source });
+    }
+  }
+  return { message, constraints, minimal: bound.minimal, bound };
 }

@@ -43,10 +43,22 @@ interface Space {
   free?: FreeList;
 }
 
+/**
+ * How to place: the objective's order and slot (the default), or a packing pass for when that
+ * misses: `decreasing` takes larger alignments, then larger sizes first; `first` takes the
+ * lowest slot, `best` the lowest slot of the shortest free range that holds it. `tagWindows`
+ * sends each window tag to a window chosen beforehand.
+ */
+export interface GreedyOptions {
+  order?: 'objective' | 'decreasing';
+  fit?: 'objective' | 'first' | 'best';
+  tagWindows?: ReadonlyMap<string, IovaRange>;
+}
+
 /** Place every request it can, under `constraints` (default: the whole problem). */
-export function placeGreedy(problem: Problem, constraints?: readonly Constraint[]): GreedyResult {
+export function placeGreedy(problem: Problem, constraints?: readonly Constraint[], options: GreedyOptions = {}): GreedyResult {
   const space = constraints ? subsetSpace(problem, constraints) : sharedSpace(problem);
-  const units = buildUnits(problem);
+  const units = buildUnits(problem, options.order === 'decreasing');
   const unitOf = new Map<string, Unit>();
   for (const u of units) for (const m of u.members) unitOf.set(m.request.name, u);
 
@@ -71,7 +83,7 @@ export function placeGreedy(problem: Problem, constraints?: readonly Constraint[
   const placed = new Map<string, bigint>();
   const sizes = new Map(problem.requests.map((r) => [r.name, r.size]));
   const failed: string[] = [];
-  const tagWindow = new Map<string, IovaRange>();
+  const tagWindow = new Map<string, IovaRange>(options.tagWindows ?? []);
   let done = 0;
   for (let next = ready.pop(); next !== undefined; next = ready.pop()) {
     const unit = units[next];
@@ -81,7 +93,7 @@ export function placeGreedy(problem: Problem, constraints?: readonly Constraint[
       waitingOn.set(d, left);
       if (left === 0) ready.push(rank.get(d) as number);
     }
-    const start = placeUnit(problem, unit, space, placed, sizes, tagWindow);
+    const start = placeUnit(problem, unit, space, placed, sizes, tagWindow, options.fit ?? 'objective');
     if (start === undefined) {
       failed.push(...unit.members.map((m) => m.request.name));
       continue;
@@ -132,7 +144,7 @@ function subsetSpace(problem: Problem, constraints: readonly Constraint[]): Spac
   };
 }
 
-function buildUnits(problem: Problem): Unit[] {
+function buildUnits(problem: Problem, decreasing: boolean): Unit[] {
   const byName = new Map(problem.requests.map((r) => [r.name, r]));
   const rootOf = (r: PlacementRequest): { root: PlacementRequest; offset: bigint } => {
     let offset = 0n;
@@ -154,7 +166,7 @@ function buildUnits(problem: Problem): Unit[] {
     unit.members.push({ request: r, offset });
     units.set(root, unit);
   }
-  for (const u of units.values()) u.key = unitKey(problem, u);
+  for (const u of units.values()) u.key = unitKey(problem, u, decreasing);
   return [...units.values()];
 }
 
@@ -163,7 +175,7 @@ function buildUnits(problem: Problem): Unit[] {
  * first (first-fit decreasing packs power-of-two blocks perfectly); otherwise the requests
  * with the least room first; the spec order breaks ties.
  */
-function unitKey(problem: Problem, u: Unit): Array<bigint | number> {
+function unitKey(problem: Problem, u: Unit, decreasing: boolean): Array<bigint | number> {
   const fixed = u.members.some((m) => m.request.fixed) ? 0 : 1;
   const align = u.members.reduce((a, m) => (m.request.align > a ? m.request.align : a), 1n);
   const size = u.members.reduce((s, m) => s + m.request.size, 0n);
@@ -172,7 +184,7 @@ function unitKey(problem: Problem, u: Unit): Array<bigint | number> {
     const n = r ? sizeOf(r) : 0n;
     return n < s ? n : s;
   }, 1n << 64n);
-  if (problem.objective === 'compact') return [fixed, -align, -size, u.root.index];
+  if (decreasing || problem.objective === 'compact') return [fixed, -align, -size, u.root.index];
   return [fixed, reach, -align, -size, u.root.index];
 }
 
@@ -189,6 +201,7 @@ function placeUnit(
   placed: ReadonlyMap<string, bigint>,
   sizes: ReadonlyMap<string, bigint>,
   tagWindow: ReadonlyMap<string, IovaRange>,
+  fit: NonNullable<GreedyOptions['fit']>,
 ): bigint | undefined {
   const floorOf = (m: PlacementRequest) => {
     let floor = 0n;
@@ -201,7 +214,7 @@ function placeUnit(
   };
   const single = unit.members.length === 1 ? unit.root : undefined;
   if (single && space.free && !single.within && single.window === undefined && !single.fixed) {
-    return fastStart(problem, single, space.free, floorOf(single));
+    return fastStart(problem, single, space.free, floorOf(single), fit);
   }
 
   let starts = RangeSet.FULL;
@@ -230,13 +243,16 @@ function placeUnit(
     } else if (mod(residue, domain.align) !== want) return undefined;
   }
   if (pinned !== undefined) return starts.containsAddress(pinned) && mod(pinned, align) === residue ? pinned : undefined;
+  if (fit !== 'objective') return pickStart(starts, align, residue, false);
   return chooseStart(problem, unit, starts, align, residue);
 }
 
 /** A lone request in the shared free space: search the free list directly, without building sets. */
-function fastStart(problem: Problem, r: PlacementRequest, free: FreeList, floor: bigint): bigint | undefined {
+function fastStart(problem: Problem, r: PlacementRequest, free: FreeList, floor: bigint, fit: NonNullable<GreedyOptions['fit']>): bigint | undefined {
   if (r.size % problem.space.alignment !== 0n) return undefined;
   const limit = r.dmaBits !== undefined && r.dmaBits < 64 ? maskOfBits(r.dmaBits) : MAX_ADDRESS;
+  if (fit === 'first') return free.lowest(r.size, { align: r.align, floor, limit });
+  if (fit === 'best') return free.best(r.size, { align: r.align, floor, limit });
   const aligns = r.preferAlign !== undefined && r.preferAlign > r.align ? [r.preferAlign, r.align] : [r.align];
   for (const align of aligns) {
     const found =

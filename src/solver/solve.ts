@@ -5,11 +5,13 @@
  * certified by the independent verifier before it is returned.
  */
 import { pagesForMapping } from '../model/pages.js';
-import { overlaps } from '../model/range.js';
+import { boundConstraints, type CapacityBound, checkBound, scanCapacity } from './capacity.js';
 import { constraintsFor, reachOf } from './constraints.js';
 import { minimiseCore, removalOrder } from './core.js';
-import { type Conflict, explainCore } from './explain.js';
-import { placeGreedy } from './greedy.js';
+import { type Conflict, explainBound, explainCore } from './explain.js';
+import { type GreedyResult, placeGreedy } from './greedy.js';
+import { placeAround } from './neighbourhood.js';
+import { boundRepairs, packPlacement } from './packing.js';
 import { checkConstraints, type ExactOracle } from './oracle.js';
 import type { Constraint, Problem } from './problem.js';
 import { applyRepair, compareRepairCost, describeChange, type RepairChange, type RepairProposal, singleRequestRepairs } from './repair.js';
@@ -17,10 +19,32 @@ import { certify } from './verify.js';
 import { type Z3Engine, z3Engine } from './z3-engine.js';
 
 /**
- * The most competing requests handed to the exact engine at once: its encoding has a
- * constraint per pair, so beyond this it would spend its time building terms, not solving.
+ * The most competing requests handed to the exact engine in one question: its encoding has a
+ * constraint per pair. A larger component is not refused: the capacity and packing layers
+ * decide it first, and Z3 then gets the requests left over with their neighbourhood (at most
+ * this many), the rest of the packing held fixed, until the budget runs out.
  */
 export const MAX_EXACT_COMPONENT = 200;
+
+/** A failed capacity bound with at most this many members is also given as a minimal core. */
+const CORE_FROM_BOUND = 6;
+
+/** Each repair's re-solve gets at least this, or 1/REPAIR_SHARES of what is left. */
+const REPAIR_SHARE_MIN_MS = 500;
+const REPAIR_SHARES = 3;
+
+/** Default budget of a whole solve (placement, cores and repairs together), in milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Node's timers hold at most 2^31 − 1 ms; longer budgets are clamped to it. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** What a solve is doing, for a progress indicator. */
+export type SolvePhase = 'greedy' | 'capacity' | 'packing' | 'exact' | 'core' | 'repairs';
+export interface SolveProgress {
+  phase: SolvePhase;
+  /** Milliseconds since the solve started. */
+  elapsedMs: number;
+}
 
 export interface Placement {
   name: string;
@@ -44,7 +68,17 @@ export interface Repair {
 export type SolveResult =
   | { status: 'sat'; placements: Placement[] }
   | { status: 'unsat'; conflicts: Conflict[]; repairs: Repair[] }
-  | { status: 'unknown'; reason: string; tried: string[] };
+  | {
+      status: 'unknown';
+      reason: string;
+      tried: string[];
+      /**
+       * What was learnt before the budget ran out: the requests a consistent partial placement
+       * holds (not certified: the rest did not fit around them), and the capacity bound with
+       * the least room left.
+       */
+      learnt?: { placed: Array<{ name: string; iova: bigint }>; closest?: CapacityBound };
+    };
 
 export interface SolveOptions {
   /**
@@ -52,8 +86,14 @@ export interface SolveOptions {
    * (started only when needed); `null`: none, and such cases may end `unknown`.
    */
   exact?: ExactOracle | null;
-  /** Budget of each question to the default Z3 engine, in milliseconds (default 10 s). */
+  /**
+   * Budget of the whole solve in milliseconds — placement, core minimisation and repairs
+   * together (default 30 s; values above 2^31 − 1 are clamped to it). Past it the answer is
+   * `unknown` with what was learnt; an unsat answer found in time keeps the repairs found so far.
+   */
   timeoutMs?: number;
+  /** Called as the solve enters each phase (for a progress indicator; never for output). */
+  onProgress?: (progress: SolveProgress) => void;
   /** Compute repairs for an unsat answer (default true). */
   repairs?: boolean;
   /** At most this many repairs (default 5). */
@@ -63,13 +103,67 @@ export interface SolveOptions {
 }
 
 export async function solve(problem: Problem, given: SolveOptions = {}): Promise<SolveResult> {
-  const engine = given.exact === undefined ? z3Engine({ timeoutMs: given.timeoutMs }) : given.exact;
-  const options: SolveOptions & { exact?: ExactOracle } = {
+  const budget = given.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : Math.min(Math.max(given.timeoutMs, 1), MAX_TIMEOUT_MS);
+  return solveBefore(problem, given, performance.now() + budget);
+}
+
+/** Everything a solve does, against one deadline (a `performance.now()` time). */
+async function solveBefore(problem: Problem, given: SolveOptions, deadline: number): Promise<SolveResult> {
+  const started = performance.now();
+  const progress = (phase: SolvePhase) => given.onProgress?.({ phase, elapsedMs: performance.now() - started });
+  const engine = given.exact === undefined ? z3Engine({ deadline }) : given.exact;
+  const exact = engine ?? undefined;
+  const options: SolveOptions & { ownEngine?: boolean } = {
     ...given,
-    exact: engine ?? undefined,
+    ownEngine: given.exact === undefined,
+    exact: engine,
     proposeRepairs: given.proposeRepairs ?? (engine && 'proposeRepairs' in engine ? (engine as Z3Engine).proposeRepairs : undefined),
   };
-  const greedy = placeGreedy(problem);
+  const timeLeft = () => deadline - performance.now();
+  progress('greedy');
+  let greedy: GreedyResult = placeGreedy(problem);
+  let closest: CapacityBound | undefined;
+  if (greedy.failed.length > 0) {
+    // Arithmetic first: a failed capacity bound is a proof, found in microseconds.
+    progress('capacity');
+    const scan = scanCapacity(problem, { deadline });
+    closest = scan.closest;
+    const bound = scan.failed;
+    if (bound && bound.requests.length > 1) {
+      const wrong = checkBound(problem, bound);
+      if (wrong) throw new Error(`capacity bound failed its check: ${wrong}`);
+      let conflict = explainBound(problem, bound);
+      let core: Constraint[] = [];
+      if (bound.requests.length <= CORE_FROM_BOUND) {
+        // Few members: the named constraints behind the bound, shrunk to a minimal core, so
+        // that the conflict lists facts any one of which, dropped, makes the rest placeable.
+        progress('core');
+        // Tight packings make Z3 slow to prove; the bound already is the proof, so this gets a
+        // share of the budget and the conflict stays the bound's own when it runs out.
+        const share = Math.min(deadline, performance.now() + Math.max(0, deadline - performance.now()) / 10);
+        const shrink = given.exact === undefined ? z3Engine({ deadline: share }) : exact;
+        const behind = boundConstraints(problem, bound);
+        const answer = await checkConstraints(problem, behind, shrink, [...behind].sort(removalOrder).map((c) => c.id));
+        if (answer.status === 'unsat') {
+          const start = answer.core ? behind.filter((c) => answer.core?.includes(c.id)) : behind;
+          const minimal = answer.minimal !== undefined ? { constraints: start, minimal: answer.minimal } : await minimiseCore(problem, start, shrink, share);
+          if (minimal.minimal) {
+            core = minimal.constraints;
+            conflict = { ...explainCore(problem, core, true), message: conflict.message, bound };
+          }
+        }
+      }
+      progress('repairs');
+      const proposals = options.repairs === false ? [] : [...boundRepairs(problem, bound), ...(core.length > 0 ? await proposeFor(problem, [{ core }], options, deadline) : [])];
+      // Re-solving a space filled to the brim is the hardest kind of question: a quarter of what is left.
+      const until = Math.min(deadline, performance.now() + Math.max(REPAIR_SHARE_MIN_MS, (deadline - performance.now()) / 4));
+      const repairs = options.repairs === false ? [] : await tryRepairs(problem, proposals, options, until);
+      return { status: 'unsat', conflicts: [conflict], repairs };
+    }
+    progress('packing');
+    const packed = packPlacement(problem, deadline);
+    if (packed.failed.length < greedy.failed.length) greedy = packed;
+  }
   const placed = new Map(greedy.placed);
   const conflicts: Array<{ conflict: Conflict; core: Constraint[] }> = [];
   const tried: string[] = [];
@@ -77,25 +171,37 @@ export async function solve(problem: Problem, given: SolveOptions = {}): Promise
 
   for (const name of greedy.failed) {
     if (handled.has(name)) continue;
+    if (timeLeft() <= 0) {
+      tried.push(`${name}: the time budget was spent before it could be decided`);
+      break;
+    }
+    progress('exact');
     // Alone first: most conflicts are one request against the facts, decided exactly here.
     const alone = constraintsFor(problem, new Set([name]));
-    const single = await checkConstraints(problem, alone, options.exact);
+    const single = await checkConstraints(problem, alone, exact);
     const component = single.status === 'unsat' ? new Set([name]) : componentOf(problem, name);
     for (const n of component) handled.add(n);
     if (component.size > MAX_EXACT_COMPONENT) {
-      tried.push(`${name} competes with ${component.size - 1} other requests: more than the exact engine takes at once (${MAX_EXACT_COMPONENT})`);
+      const answer = await placeAround(problem, greedy, component, exact, deadline);
+      if (answer) {
+        for (const [n, iova] of answer) placed.set(n, iova);
+        tried.push(`${name}: placed by the exact engine among its neighbours (${component.size} requests compete)`);
+      } else {
+        tried.push(`${name} competes with ${component.size - 1} other requests; the exact engine, given it with its neighbours, found no placement before the budget ran out`);
+      }
       continue;
     }
     const constraints = single.status === 'unsat' ? alone : constraintsFor(problem, component);
     const order = [...constraints].sort(removalOrder).map((c) => c.id);
-    const answer = single.status === 'unsat' ? single : await checkConstraints(problem, constraints, options.exact, order);
+    const answer = single.status === 'unsat' ? single : await checkConstraints(problem, constraints, exact, order);
     if (answer.status === 'sat') {
       for (const [n, iova] of answer.placed) placed.set(n, iova);
       tried.push(`${[...component].join(', ')}: placed by the exact engine`);
     } else if (answer.status === 'unsat') {
+      progress('core');
       const start = answer.core ? constraints.filter((c) => answer.core?.includes(c.id)) : constraints;
       // The exact engine may have minimised its core already; the TypeScript oracle has not.
-      const minimal = answer.minimal !== undefined ? { constraints: start, minimal: answer.minimal } : await minimiseCore(problem, start, options.exact);
+      const minimal = answer.minimal !== undefined ? { constraints: start, minimal: answer.minimal } : await minimiseCore(problem, start, exact, deadline);
       conflicts.push({ conflict: explainCore(problem, minimal.constraints, minimal.minimal), core: minimal.constraints });
     } else {
       tried.push(`${[...component].join(', ')}: ${answer.reason}`);
@@ -103,11 +209,14 @@ export async function solve(problem: Problem, given: SolveOptions = {}): Promise
   }
 
   if (conflicts.length > 0) {
-    const repairs = options.repairs === false ? [] : await findRepairs(problem, conflicts, options);
+    progress('repairs');
+    const repairs = options.repairs === false ? [] : await findRepairs(problem, conflicts, options, deadline);
     return { status: 'unsat', conflicts: conflicts.map((c) => c.conflict), repairs };
   }
   if (placed.size < problem.requests.length) {
-    return { status: 'unknown', reason: 'some requests could be neither placed nor proven impossible', tried };
+    const reason = timeLeft() <= 0 ? 'the time budget ran out before every request was placed or proven impossible' : 'some requests could be neither placed nor proven impossible';
+    const learnt = { placed: problem.requests.filter((r) => greedy.placed.has(r.name)).map((r) => ({ name: r.name, iova: greedy.placed.get(r.name) as bigint })), closest };
+    return { status: 'unknown', reason, tried, learnt };
   }
   const violations = certify(problem, placed);
   if (violations.length > 0) {
@@ -117,36 +226,49 @@ export async function solve(problem: Problem, given: SolveOptions = {}): Promise
   return { status: 'sat', placements: placementsOf(problem, placed) };
 }
 
-/** The failed request and everything that competes with it, transitively. */
+/**
+ * The failed request and everything that competes with it, transitively: requests whose reaches
+ * overlap (found by one sweep over the reaches sorted by start), or that are linked by `above`,
+ * `offsetFrom` or a window tag. O(n log n), so that large problems pay little for it.
+ */
 export function componentOf(problem: Problem, name: string): Set<string> {
-  const byName = new Map(problem.requests.map((r) => [r.name, r]));
-  const reach = new Map(problem.requests.map((r) => [r.name, reachOf(problem, r)]));
-  const related = (a: string, b: string) => {
-    const ra = byName.get(a);
-    const rb = byName.get(b);
-    if (!ra || !rb) return false;
-    const linked =
-      ra.above.includes(b) ||
-      rb.above.includes(a) ||
-      ra.offsetFrom?.request === b ||
-      rb.offsetFrom?.request === a ||
-      (ra.window !== undefined && ra.window === rb.window);
-    const x = reach.get(a);
-    const y = reach.get(b);
-    return linked || (x !== undefined && y !== undefined && overlaps(x, y));
-  };
-  const out = new Set([name]);
-  const queue = [name];
-  while (queue.length > 0) {
-    const at = queue.shift() as string;
-    for (const r of problem.requests) {
-      if (!out.has(r.name) && related(at, r.name)) {
-        out.add(r.name);
-        queue.push(r.name);
-      }
+  const parent = new Map(problem.requests.map((r) => [r.name, r.name]));
+  const find = (x: string): string => {
+    let root = x;
+    while (parent.get(root) !== root) root = parent.get(root) as string;
+    for (let at = x; at !== root; ) {
+      const next = parent.get(at) as string;
+      parent.set(at, root);
+      at = next;
     }
+    return root;
+  };
+  const union = (a: string, b: string) => {
+    if (parent.has(a) && parent.has(b)) parent.set(find(a), find(b));
+  };
+  const tagged = new Map<string, string>();
+  const reaches: Array<{ name: string; start: bigint; last: bigint }> = [];
+  for (const r of problem.requests) {
+    for (const other of r.above) union(r.name, other);
+    if (r.offsetFrom) union(r.name, r.offsetFrom.request);
+    if (r.window !== undefined) {
+      const first = tagged.get(r.window);
+      if (first === undefined) tagged.set(r.window, r.name);
+      else union(r.name, first);
+    }
+    const reach = reachOf(problem, r);
+    if (reach) reaches.push({ name: r.name, ...reach });
   }
-  return out;
+  reaches.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  let open: { name: string; last: bigint } | undefined;
+  for (const r of reaches) {
+    if (open && r.start <= open.last) {
+      union(r.name, open.name);
+      if (r.last > open.last) open = { name: open.name, last: r.last };
+    } else open = { name: r.name, last: r.last };
+  }
+  const root = find(name);
+  return new Set(problem.requests.filter((r) => find(r.name) === root).map((r) => r.name));
 }
 
 export function placementsOf(problem: Problem, placed: ReadonlyMap<string, bigint>): Placement[] {
@@ -158,19 +280,29 @@ export function placementsOf(problem: Problem, placed: ReadonlyMap<string, bigin
 }
 
 /** Propose, apply and re-solve repairs; keep those that make the whole problem sat. */
-async function findRepairs(problem: Problem, conflicts: Array<{ core: Constraint[] }>, options: SolveOptions): Promise<Repair[]> {
+async function findRepairs(problem: Problem, conflicts: Array<{ core: Constraint[] }>, options: SolveOptions, deadline: number): Promise<Repair[]> {
+  return tryRepairs(problem, await proposeFor(problem, conflicts, options, deadline), options, deadline);
+}
+
+/** Candidate repairs for each conflict's core: exact for one request, the exact engine's (or drops) for several. */
+async function proposeFor(problem: Problem, conflicts: Array<{ core: Constraint[] }>, options: SolveOptions, deadline: number): Promise<RepairProposal[]> {
   const proposals: RepairProposal[] = [];
   for (const { core } of conflicts) {
     const names = new Set(core.flatMap((c) => ('other' in c ? [c.request, c.other] : [c.request])));
     if (names.size === 1) {
       const r = problem.requests.find((q) => q.name === [...names][0]);
       if (r) proposals.push(...singleRequestRepairs(problem, r, core));
-    } else if (options.proposeRepairs) {
+    } else if (options.proposeRepairs && performance.now() < deadline) {
       proposals.push(...(await options.proposeRepairs(problem, core)));
     } else {
       for (const n of [...names].sort()) proposals.push({ changes: [{ kind: 'drop', request: n }] });
     }
   }
+  return proposals;
+}
+
+/** Apply each proposal (cheapest first, duplicates once) and keep those whose re-solve is sat, until the deadline. */
+async function tryRepairs(problem: Problem, proposals: readonly RepairProposal[], options: SolveOptions, deadline: number): Promise<Repair[]> {
   const seen = new Set<string>();
   const unique = proposals.filter((p) => {
     const key = JSON.stringify(p.changes, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
@@ -180,8 +312,14 @@ async function findRepairs(problem: Problem, conflicts: Array<{ core: Constraint
 
   const repairs: Repair[] = [];
   for (const p of unique) {
-    if (repairs.length >= (options.maxRepairs ?? 5)) break;
-    const answer = await solve(applyRepair(problem, p.changes), { ...options, repairs: false });
+    if (repairs.length >= (options.maxRepairs ?? 5) || performance.now() >= deadline) break;
+    // Each re-solve gets a share of what is left, so that one hard re-solve cannot starve the rest
+    // (with its own Z3 engine bound to that share when the solve made its engine itself).
+    const now = performance.now();
+    const share = Math.min(deadline, now + Math.max(REPAIR_SHARE_MIN_MS, (deadline - now) / REPAIR_SHARES));
+    const own = (options as { ownEngine?: boolean }).ownEngine === true;
+    const again = { ...options, repairs: false, onProgress: undefined, ...(own ? { exact: undefined, proposeRepairs: undefined } : {}) };
+    const answer = await solveBefore(applyRepair(problem, p.changes), again, share);
     if (answer.status !== 'sat') continue;
     // A move says where to: the placement the re-solve found.
     const changes = p.changes.map((c) => {

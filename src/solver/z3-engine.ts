@@ -18,9 +18,16 @@ import {
 } from './z3/jobs/placement.js';
 
 export interface Z3EngineOptions {
-  /** Budget of one question to Z3, in milliseconds (default 10 s). */
+  /** Budget of one question to Z3, in milliseconds (default 10 s, or what is left before `deadline`). */
   timeoutMs?: number;
+  /** A `performance.now()` time no question may run past: questions get what is left of it. */
+  deadline?: number;
+  /** The encoding of `check` (see `PlacementPayload.encoding`); `plain` gives no core. */
+  encoding?: 'guarded' | 'plain';
 }
+
+/** Node's timers (and so the Z3 pool's) hold at most 2^31 − 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The exact engine plus the MaxSMT repair search, for `solve`'s `exact` and `proposeRepairs`. */
 export interface Z3Engine extends ExactOracle {
@@ -28,10 +35,16 @@ export interface Z3Engine extends ExactOracle {
 }
 
 export function z3Engine(options: Z3EngineOptions = {}): Z3Engine {
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const budget = () => {
+    const own = options.timeoutMs ?? (options.deadline === undefined ? 10_000 : MAX_TIMER_MS);
+    const left = options.deadline === undefined ? own : Math.floor(options.deadline - performance.now());
+    return Math.min(own, left, MAX_TIMER_MS);
+  };
   return {
     async check(problem, constraints, minimise): Promise<OracleAnswer> {
-      const outcome = await runZ3Job(placementCheckJob, { ...payloadOf(problem, constraints), minimise: minimise ? [...minimise] : undefined }, { timeoutMs });
+      const timeoutMs = budget();
+      if (timeoutMs < 1) return { status: 'unknown', reason: 'Z3 gave no answer (timeout: the time budget was spent)' };
+      const outcome = await runZ3Job(placementCheckJob, { ...payloadOf(problem, constraints), minimise: minimise ? [...minimise] : undefined, encoding: options.encoding }, { timeoutMs });
       if (outcome.status === 'unknown') return { status: 'unknown', reason: `Z3 gave no answer (${outcome.reason}: ${outcome.detail})` };
       const r = outcome.result;
       if (r.status === 'sat') return { status: 'sat', placed: new Map(r.placed) };
@@ -40,6 +53,8 @@ export function z3Engine(options: Z3EngineOptions = {}): Z3Engine {
     },
 
     async proposeRepairs(problem, core) {
+      const timeoutMs = budget();
+      if (timeoutMs < 1) return [];
       const names = requestsOf(core);
       const constraints = constraintsFor(problem, names);
       const relaxations = relaxationsFor(problem, names, constraints);

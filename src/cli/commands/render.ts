@@ -42,7 +42,7 @@ Options:
                       leaves them out)
   --title TEXT        the picture's title
   --width PX          picture width in pixels (default 1280)
-  --timeout MS        for a spec: SMT solver time per question (default 10000)
+  --timeout MS        for a spec: time for the whole solve (default 30000)
   -h, --help          this text
 
 Exit codes: 0 the picture was written (whatever it shows), 2 bad input.`;

@@ -32,8 +32,9 @@ Options:
   --host HOST         a host of the pool (host file or sources; repeat for several)
   --fleet DIR         every host file (*.json) in DIR is a host of the pool
   --json              print {"status","placements","conflicts","repairs"} (addresses as 0x…)
-  --timeout MS        give the SMT solver at most MS milliseconds per question (default 10000);
-                      past that the answer is "unknown" (exit 3)
+  --timeout MS        the whole solve (placement, conflicts and repairs) takes at most MS
+                      milliseconds (default 30000, at most 2147483647); past that the answer
+                      is "unknown" (exit 3) with what was learnt
   -o, --output FILE   when sat, write the layout (with each request's requirements) for
                       \`iova verify\` and \`iova check-attach\`
   -h, --help          this text
@@ -108,6 +109,7 @@ function conflictJson(c: Conflict) {
     message: c.message,
     minimal: c.minimal,
     constraints: c.constraints.map((x) => ({ id: x.id, kind: x.kind, requests: x.requests, text: x.text, range: x.range, source: x.source ? describeProvenance(x.source) : undefined })),
+    bound: c.bound ? { requests: c.bound.requests, align: c.bound.align, minSize: c.bound.minSize, need: c.bound.need, holds: c.bound.holds, space: c.bound.space } : undefined,
   };
 }
 
@@ -124,7 +126,7 @@ export function solveJson(result: SolveResult) {
         repairs: result.repairs.map((r) => ({ description: r.description, changes: r.changes, placements: r.placements.map(placementJson) })),
       };
     case 'unknown':
-      return { status: 'unknown', placements: [], conflicts: [], repairs: [], reason: result.reason, tried: result.tried };
+      return { status: 'unknown', placements: [], conflicts: [], repairs: [], reason: result.reason, tried: result.tried, learnt: result.learnt };
   }
 }
 
@@ -163,6 +165,15 @@ export function solveText(result: SolveResult, where: string): string {
       return lines.join('\n').trimEnd();
     }
     case 'unknown':
-      return [`unknown: ${result.reason}`, ...result.tried.map((t) => `  tried: ${t}`)].join('\n');
+      return [`unknown: ${result.reason}`, ...result.tried.map((t) => `  tried: ${t}`), ...learntText(result.learnt)].join('\n');
   }
+}
+
+/** What an unknown answer learnt, as lines: how many requests a partial placement holds, the closest bound. */
+function learntText(learnt: Extract<SolveResult, { status: 'unknown' }>['learnt']): string[] {
+  if (!learnt) return [];
+  const lines = [`  learnt: a partial placement holds ${learnt.placed.length} request${learnt.placed.length === 1 ? '' : 's'} (not certified)`];
+  const c = learnt.closest;
+  if (c) lines.push(`  learnt: closest capacity bound: ${c.requests.length} request${c.requests.length === 1 ? '' : 's'} need ${formatSize(c.need)}, their space holds ${formatSize(c.holds)}`);
+  return lines;
 }

@@ -7,6 +7,18 @@
  * hold. Every named constraint is guarded by its own Boolean and checked under those
  * Booleans as assumptions, so the unsat core names constraints. Alignment is `x mod a = 0`.
  * This module imports z3-solver for types only (the main thread loads it to get job handles).
+ *
+ * Why this encoding stays (measured with `npm run bench:solver`, one whole instance per
+ * question, 10 s each, load average about 18 on 2 cores, so noisy): on the generated one-window
+ * instances of 10–24 requests, `plain` (constraints asserted directly, identical requests
+ * ordered by name to break symmetry) took 0.9–8.1 s and `guarded` 1.5–5.6 s, each faster on
+ * about half; both decided every sat and over-full assorted-size case there, and neither
+ * proved the 20-request power-of-two over-full case in 10 s, nor placed 154 requests at 50 %
+ * load. Neither wins, the guarded one gives cores, so it stays; what decides the hard families
+ * is not the encoding but what runs before it: capacity bounds (microseconds, a proof) and
+ * the packing passes (exact for power-of-two sizes), with Z3 only for what is left, split by
+ * component and, in large components, by neighbourhood (see `solve.ts`, `neighbourhood.ts`).
+ * Earlier figures (DESIGN.md): bit-vectors slower than Int and out of heap at 200 requests.
  */
 import type { Arith, Bool } from 'z3-solver';
 import { defineZ3Job } from '../job.js';
@@ -51,6 +63,12 @@ export interface PlacementPayload {
    * (what is tried last is kept when there is a choice).
    */
   minimise?: string[];
+  /**
+   * `guarded` (default): every constraint under its own Boolean, checked as assumptions (the
+   * core names constraints). `plain`: the constraints asserted directly, no core (for measuring
+   * and for a first decision).
+   */
+  encoding?: 'guarded' | 'plain';
 }
 
 export type PlacementResult =
@@ -190,6 +208,18 @@ const OPTIMISE_AT_MOST = 12;
 async function decide(session: Z3Session, payload: PlacementPayload): Promise<PlacementResult> {
   const { ctx } = session;
   const enc = new Encoding(ctx, payload);
+  if (payload.encoding === 'plain') {
+    const plain = new ctx.Solver();
+    for (const f of enc.background()) plain.add(f);
+    for (const c of payload.constraints) plain.add(enc.formula(c));
+    // Symmetry breaking (sound here: no assumptions are ever dropped): requests that the
+    // constraints treat alike are placed in name order.
+    for (const [a, b] of interchangeable(payload)) plain.add(enc.xOf(a).lt(enc.xOf(b)));
+    const verdict = await session.check(plain, []);
+    if (verdict === 'unknown') return { status: 'unknown', reason: `Z3: ${plain.reasonUnknown()}` };
+    if (verdict === 'unsat') return { status: 'unsat', core: payload.constraints.map((c) => c.id), minimal: false };
+    return { status: 'sat', placed: enc.read(plain.model()).placed };
+  }
   const solver = new ctx.Solver();
   for (const f of enc.background()) solver.add(f);
   const guards: BoolExpr[] = [];
@@ -288,3 +318,31 @@ export const placementRepairJob = defineZ3Job('placement.repair', async (session
 });
 
 export const placementJobs = [placementCheckJob, placementRepairJob];
+
+/**
+ * Pairs of requests (consecutive within each class) that no constraint tells apart: same size,
+ * same unary constraints apart from the request's name, no relation but disjointness.
+ */
+export function interchangeable(payload: PlacementPayload): Array<[string, string]> {
+  const unary = new Map<string, string[]>();
+  const related = new Set<string>();
+  for (const c of payload.constraints) {
+    if (c.kind === 'disjoint') continue;
+    if (c.other !== undefined) {
+      related.add(c.request);
+      related.add(c.other);
+      continue;
+    }
+    const key = JSON.stringify({ ...c, id: undefined, request: undefined }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    unary.set(c.request, [...(unary.get(c.request) ?? []), key]);
+  }
+  const classes = new Map<string, string[]>();
+  for (const r of payload.requests) {
+    if (related.has(r.name)) continue;
+    const key = `${r.size}|${JSON.stringify(r.within ?? [], (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}|${(unary.get(r.name) ?? []).sort().join(';')}`;
+    classes.set(key, [...(classes.get(key) ?? []), r.name]);
+  }
+  const out: Array<[string, string]> = [];
+  for (const names of classes.values()) for (let i = 1; i < names.length; i++) out.push([names[i - 1], names[i]]);
+  return out;
+}

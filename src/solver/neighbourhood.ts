@@ -1,0 +1,55 @@
+/**
+ * The exact engine on part of a large component. A component of thousands of competing
+ * requests is too large for one pairwise encoding; after the packing passes, the requests left
+ * over go to Z3 together with a run of packed neighbours (adjacent in address order), everything
+ * else held where the packing put it. Each round slides the run along the space until a round
+ * places them or the budget runs out. A sat answer here is a placement (certified with the rest
+ * by the solver); an unsat one proves nothing about the whole, so it only moves the run on.
+ */
+import { constraintsFor } from './constraints.js';
+import type { GreedyResult } from './greedy.js';
+import { checkConstraints, type ExactOracle } from './oracle.js';
+import type { ExistingMapping, PlacementRequest, Problem } from './problem.js';
+
+/** Requests per question: the left-over ones plus this many neighbours at most. */
+export const NEIGHBOURHOOD = 120;
+
+const related = (r: PlacementRequest) => r.above.length > 0 || r.offsetFrom !== undefined || r.window !== undefined;
+
+export async function placeAround(
+  problem: Problem,
+  packed: GreedyResult,
+  component: ReadonlySet<string>,
+  exact: ExactOracle | undefined,
+  deadline: number,
+): Promise<Map<string, bigint> | undefined> {
+  if (!exact) return undefined;
+  const byName = new Map(problem.requests.map((r) => [r.name, r]));
+  const left = [...component].filter((n) => !packed.placed.has(n)).map((n) => byName.get(n) as PlacementRequest);
+  // Relations reach outside any neighbourhood; only plain requests are moved here.
+  if (left.length === 0 || left.length >= NEIGHBOURHOOD || left.some(related)) return undefined;
+  const movable = problem.requests
+    .filter((r) => component.has(r.name) && packed.placed.has(r.name) && !r.fixed && !related(r))
+    .sort((a, b) => {
+      const x = packed.placed.get(a.name) as bigint;
+      const y = packed.placed.get(b.name) as bigint;
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+  const run = NEIGHBOURHOOD - left.length;
+  const step = Math.max(1, Math.floor(run / 2));
+  for (let from = 0; from < Math.max(1, movable.length - run + step); from += step) {
+    if (performance.now() >= deadline) return undefined;
+    const chosen = movable.slice(from, from + run);
+    const names = new Set([...left, ...chosen].map((r) => r.name));
+    const held: ExistingMapping[] = problem.requests
+      .filter((r) => !names.has(r.name) && packed.placed.has(r.name))
+      .map((r) => {
+        const iova = packed.placed.get(r.name) as bigint;
+        return { name: r.name, start: iova, last: iova + r.size - 1n, source: r.source };
+      });
+    const sub: Problem = { ...problem, requests: problem.requests.filter((r) => names.has(r.name)), existing: [...problem.existing, ...held] };
+    const answer = await checkConstraints(sub, constraintsFor(sub, names), exact);
+    if (answer.status === 'sat') return answer.placed;
+  }
+  return undefined;
+}
