@@ -27,7 +27,7 @@ import type { Problem } from './problem.js';
 import type { Placement, SolveOptions, SolveResult } from './solve.js';
 import { problemFromSpec, zPlacementSpec } from './spec.js';
 import { validate } from '../model/validate.js';
-import { solveWithSplits } from './split.js';
+import { budgeted, solveWithSplits } from './split.js';
 import { verifyOnHost } from './verify.js';
 
 /** Hosts with identical spaces: one class, solved once. */
@@ -133,10 +133,12 @@ export function poolSpace(classes: readonly HostClass[]): { space: AddressSpace;
 export async function solvePool(raw: RawSpec, hosts: readonly HostFacts[], options: SolveOptions & { file?: string; files?: readonly string[] } = {}): Promise<PoolAnswer> {
   if (hosts.length === 0) throw new InputError('the pool has no hosts');
   const classes = hostClasses(hosts, { policy: raw.policy, devices: raw.devices, dmaApiHoles: raw.dmaApiHoles }, options.files);
+  // One budget for the whole answer, the leave-out search included.
+  const left = budgeted(options);
   const attempt = async (included: readonly number[]) => {
     const { space, holeClasses } = poolSpace(included.map((i) => classes[i]));
     const problem = problemFromSpec(raw, space, options.file);
-    const result = await solveWithSplits(problem, options);
+    const result = await solveWithSplits(problem, left());
     if (result.status === 'sat') certifyOnHosts(problem, result.placements, included.flatMap((i) => classes[i].hosts));
     return { problem, result, holeClasses: new Map([...holeClasses].map(([h, list]) => [h, list.map((j) => included[j])])) };
   };

@@ -29,7 +29,7 @@ import { type IovaRange, overlaps } from '../model/range.js';
 import { RangeSet } from '../model/rangeset.js';
 import type { Conflict } from './explain.js';
 import type { ExistingMapping, Problem } from './problem.js';
-import { type Placement, type SolveOptions, type SolveResult, solve } from './solve.js';
+import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, type Placement, type SolveOptions, type SolveResult, solve } from './solve.js';
 import { type LayoutPlacement, verifyInSpace } from './verify.js';
 
 export interface SplitRequest {
@@ -220,10 +220,21 @@ export function certifySplits(problem: Problem, placements: readonly Placement[]
   return errors;
 }
 
+/**
+ * Options whose `timeoutMs` is what is left of one budget started now, so that several solves
+ * in a row keep to the caller's budget for the whole command.
+ */
+export function budgeted(options: SolveOptions): () => SolveOptions {
+  const budget = options.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : Math.min(Math.max(options.timeoutMs, 1), MAX_TIMEOUT_MS);
+  const deadline = performance.now() + budget;
+  return () => ({ ...options, timeoutMs: Math.max(1, Math.floor(deadline - performance.now())) });
+}
+
 /** Solve a problem that may have split requests (see the module comment for the two orders). */
-export async function solveWithSplits(problem: Problem, options: SolveOptions = {}): Promise<SolveResult> {
+export async function solveWithSplits(problem: Problem, given: SolveOptions = {}): Promise<SolveResult> {
   const splits = problem.splits ?? [];
-  if (splits.length === 0) return solve(problem, options);
+  if (splits.length === 0) return solve(problem, given);
+  const left = budgeted(given);
   const fixedRanges = problem.requests.filter((r) => r.fixed).map((r) => ({ start: r.fixed?.iova as bigint, last: (r.fixed?.iova as bigint) + r.size - 1n }));
 
   // A split request that does not fit next to the facts alone (holes, existing mappings, fixed
@@ -231,13 +242,13 @@ export async function solveWithSplits(problem: Problem, options: SolveOptions = 
   const impossible = splits.filter((s) => !s.above.some((n) => !problem.requests.some((r) => r.name === n && r.fixed)) && placeSplit(problem, s, fixedRanges, fixedPlacements(problem)) === undefined);
   if (impossible.length > 0) {
     // The other requests may have conflicts of their own: report those too.
-    const others = await solve({ ...problem, splits: undefined }, { ...options, repairs: false });
+    const others = await solve({ ...problem, splits: undefined }, { ...left(), repairs: false });
     const own = others.status === 'unsat' ? others.conflicts : [];
     return { status: 'unsat', conflicts: [...own, ...impossible.map((s) => splitConflict(problem, s, fixedRanges))], repairs: [] };
   }
 
   // Order 1: the others first, the pieces in what they leave.
-  const rest = await solve({ ...problem, splits: undefined }, { ...options, repairs: false });
+  const rest = await solve({ ...problem, splits: undefined }, { ...left(), repairs: false });
   if (rest.status === 'unsat') return { ...rest, repairs: [] };
   const tried: string[] = [];
   if (rest.status === 'sat') {
@@ -271,7 +282,7 @@ export async function solveWithSplits(problem: Problem, options: SolveOptions = 
     }
     if (out.length === splits.length) {
       const existing: ExistingMapping[] = out.flatMap((p) => (p.pieces ?? []).map((x, i) => ({ start: x.iova, last: x.last, name: `${p.name}[${i}]`, source: { what: `piece ${i} of ${p.name}` } })));
-      const others = await solve({ ...problem, splits: undefined, existing: [...problem.existing, ...existing] }, { ...options, repairs: false });
+      const others = await solve({ ...problem, splits: undefined, existing: [...problem.existing, ...existing] }, { ...left(), repairs: false });
       if (others.status === 'sat') return certified(problem, [...others.placements, ...out]);
       tried.push(`pieces first: the other requests then ${others.status === 'unsat' ? 'do not fit' : 'are undecided'}`);
     }
