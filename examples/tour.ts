@@ -21,11 +21,15 @@ export const STEPS: Array<{ title: string; argv: string[] }> = [
     argv: ['groups', 'examples/out/epyc.json'],
   },
   {
+    title: 'Is the host fit for device assignment? Each finding with its evidence and what to do',
+    argv: ['doctor', 'examples/hosts/epyc/reserved_regions.txt', 'examples/hosts/epyc/lspci.txt', 'examples/hosts/epyc/dmesg.txt', '--name', 'epyc'],
+  },
+  {
     title: 'The usable IOVA ranges for the NIC, and every hole with where it came from',
     argv: ['ranges', 'examples/out/epyc.json', '--devices', '0000:43:00.0'],
   },
   {
-    title: 'Solve a 1 TiB guest layout for the NIC (VFIO type1): RAM above 4 GiB must clear the HyperTransport hole',
+    title: 'Solve a 1 TiB guest layout for the NIC (VFIO type1): RAM from 4 GiB is split around the HyperTransport hole',
     argv: ['solve', 'examples/specs/q35-guest.json', '-o', 'examples/out/layout.json'],
   },
   {
@@ -35,6 +39,14 @@ export const STEPS: Array<{ title: string; argv: string[] }> = [
   {
     title: 'Check the solved layout offline against other hosts before migrating the guest',
     argv: ['verify', 'examples/out/layout.json', '--devices', 'all', '--host', 'examples/fleet/amd-epyc-milan.json', '--host', 'examples/fleet/intel-icelake-48.json', '--host', 'examples/fleet/intel-ivybridge-36.json'],
+  },
+  {
+    title: "The guest's memory map for that layout: E820 as the kernel prints it, each reserved range with why",
+    argv: ['guest-map', 'examples/out/layout.json', '--host', 'examples/out/epyc.json'],
+  },
+  {
+    title: 'One layout for the whole fleet: which hosts rule it out, and the pool without them',
+    argv: ['solve', 'examples/specs/q35-pool.json', '--fleet', 'examples/fleet'],
   },
   {
     title: 'Draw it: an HTML address map with every hole and placement (open it in a browser)',

@@ -185,3 +185,23 @@ export {
   type SceneWindow,
   type Verdict,
 } from './render/index.js';
+
+// Migration pools, split requests, the guest memory map and the host check.
+export { countVerdicts, DOCTOR_CHECKS, diagnose, type DoctorInput, type DoctorReport, type Evidence, type Finding, type Verdict as DoctorVerdict } from './doctor/index.js';
+export {
+  checkGuestMap,
+  type E820Entry,
+  type E820Type,
+  formatAcpiReserved,
+  formatE820,
+  type GuestMapCheck,
+  type GuestMapDifference,
+  guestMapJson,
+  type GuestMemoryMap,
+  guestMemoryMap,
+  type ObservedEntry,
+  parseGuestMap,
+  ramPlacements,
+} from './guest/memory-map.js';
+export { describeHosts, type HostClass, hostClasses, type PoolAnswer, type PoolSpec, parsePoolSpec, poolSpace, solvePool } from './solver/pool.js';
+export { planPieces, type SplitRequest, solveWithSplits } from './solver/split.js';

@@ -86,4 +86,24 @@ describe('examples', () => {
     expect(lines.join('\n')).toMatch(/the GPU maps 0xfc_ffc0_0000 .*the NIC maps 0xff00_0000/);
     expect(lines.join('\n')).toMatch(/gets IOVA 0xffff_f780 /);
   });
+  it('8: migration pool — two hosts left out, RAM split around the HyperTransport hole, the guest E820 map', async () => {
+    const { lines } = await run('08-migration-pool.ts');
+    // epyc's group 5 has a direct (RMRR) region at 0xa8f00000 (examples/hosts/epyc/reserved_regions.txt:1).
+    expect(lines[1]).toMatch(/^ {2}problem \(direct-region\): 0000:05:00\.3 \(group 5\) cannot be assigned: .*0xa8f0_0000–0xa8ff_ffff/);
+    expect(lines).toContain('pool of 5 hosts (5 distinct): unsat');
+    // arm-n1sdp: SW MSI window at 128 MiB inside RAM below 4 GiB; ivybridge: a 36-bit aperture (64 GiB).
+    expect(lines.join('\n')).toMatch(/conflict: `ram-below-4g` \(2 GiB at 0x0\) overlaps the software MSI window 0x800_0000–0x80f_ffff .*on arm-n1sdp/);
+    expect(lines).toContain('  repair: leave arm-n1sdp, intel-ivybridge-36 out of the pool');
+    expect(lines).toContain('layout for amd-epyc-milan, intel-icelake-48, intel-sapphirerapids-52: accepted by every host');
+    // 4 GiB up to the HT hole (0xfd_0000_0000) holds 1008 GiB; the other 14 GiB start at 1 TiB.
+    expect(lines).toContain('  ram-above-4g[0]  0x1_0000_0000–0xfc_ffff_ffff');
+    expect(lines).toContain('  ram-above-4g[1]  0x100_0000_0000–0x103_7fff_ffff');
+    expect(lines.slice(-5)).toEqual([
+      '  BIOS-e820: [mem 0x0000000000000000-0x000000007fffffff] usable',
+      '  BIOS-e820: [mem 0x00000000fee00000-0x00000000feefffff] reserved',
+      '  BIOS-e820: [mem 0x0000000100000000-0x000000fcffffffff] usable',
+      '  BIOS-e820: [mem 0x000000fd00000000-0x000000ffffffffff] reserved',
+      '  BIOS-e820: [mem 0x0000010000000000-0x000001037fffffff] usable',
+    ]);
+  });
 });

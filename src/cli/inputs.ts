@@ -40,7 +40,8 @@ export function writeOutput(file: string, text: string): void {
   }
 }
 
-function isDirectory(path: string): boolean {
+/** Whether a path names a directory (false when it cannot be read). */
+export function isDirectory(path: string): boolean {
   try {
     return statSync(path).isDirectory();
   } catch {

@@ -20,6 +20,8 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<{ d
   render: { summary: 'draw a host, spec or layout as an SVG, HTML or plain-text address map', load: () => import('./commands/render.js') },
   groups: { summary: 'the PCI tree: IOMMU groups, ACS redirect per port, who reaches whom peer-to-peer', load: () => import('./commands/groups.js') },
   completion: { summary: 'print a bash, zsh or fish completion script (generated from this help)', load: () => import('./commands/completion.js') },
+  doctor: { summary: 'is this host fit for device assignment? IOMMU, interrupt remapping, VFIO/iommufd, RMRRs, ACS, hugepages', load: () => import('./commands/doctor.js') },
+  'guest-map': { summary: "the guest's E820 map and ACPI reserved ranges for a layout, and a check of a booted guest against it", load: () => import('./commands/guest-map.js') },
 };
 
 /** Other names a command answers to. */

@@ -28,6 +28,8 @@ export interface LayoutPlacement {
   dmaBits?: number;
   /** Ranges it must lie in (one of them, wholly). */
   within?: readonly IovaRange[];
+  /** For a piece of a split request: the request's name (the piece is named `name[i]`). */
+  splitOf?: string;
 }
 
 /** An IOAS mapping that exists already: occupied space, not a variable. */

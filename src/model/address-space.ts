@@ -83,6 +83,11 @@ export class AddressSpace {
     this.dmaApiHolesIncluded = init.dmaApiHolesIncluded;
   }
 
+  /** A space from its parts, for spaces not built from one host (a migration pool's common space). */
+  static fromParts(parts: Omit<AddressSpace, 'holesOverlapping' | 'attachmentOf'>): AddressSpace {
+    return new AddressSpace(parts);
+  }
+
   /**
    * The space of `host` for the devices and groups in `options.devices` (default: all of them)
    * under `options.policy` (default `iommufd`). Throws {@link InputError} for a device or group

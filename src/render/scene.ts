@@ -131,17 +131,18 @@ export function sceneOfSolution(problem: Problem, result: SolveResult, options: 
   switch (result.status) {
     case 'sat':
       scene.summary = `sat: ${plural(result.placements.length, 'placement')}`;
-      scene.placements = result.placements.map((p) => {
+      scene.placements = result.placements.flatMap((p) => {
         const request = problem.requests.find((r) => r.name === p.name);
-        return {
-          name: p.name,
-          start: p.iova,
-          last: p.last,
-          size: p.size,
-          state: 'placed',
+        // A split request is drawn piece by piece (what lies between them is a hole).
+        return (p.pieces ?? [p]).map((x, i) => ({
+          name: p.pieces ? `${p.name}[${i}]` : p.name,
+          start: x.iova,
+          last: x.last,
+          size: x.size,
+          state: 'placed' as const,
           conflict: false,
-          details: [`pages: ${p.pages.map((x) => `${x.count}×${formatSize(x.pageSize)}`).join(' + ')}`, ...(request ? [describeProvenance(request.source)] : [])],
-        };
+          details: [`pages: ${p.pages.map((y) => `${y.count}×${formatSize(y.pageSize)}`).join(' + ')}`, ...(request ? [describeProvenance(request.source)] : [])],
+        }));
       });
       break;
     case 'unsat':

@@ -14,9 +14,22 @@ import { toRange, uniqueBy, validate, zAddress, zRange, zRangeFields } from '../
 import type { Problem } from './problem.js';
 import type { Placement } from './solve.js';
 import { zAttachedIds, zPlacementSpec, zPowerOfTwo } from './spec.js';
-import type { Layout } from '../explain/verify.js';
+import type { Layout, LayoutPlacement } from '../explain/verify.js';
 
 export const LAYOUT_FORMAT = 'iova-solver/layout@1';
+
+const zPiece = z.strictObject({ iova: zAddress, size: zAddress.optional(), last: zAddress.optional() }).transform(({ iova, size, last }, ctx) => toRange({ start: iova, size, last }, ctx));
+
+/** A split request's placement: its pieces, lowest first (read back as one placement per piece). */
+const zSplitPlacement = z.strictObject({
+  name: z.string(),
+  size: zAddress.optional(),
+  pieces: z.array(zPiece).min(1),
+  align: zAddress.optional(),
+  dmaBits: z.number().int().min(1).max(64).optional(),
+  within: z.union([zRange, z.array(zRange)]).optional(),
+  pages: z.array(z.strictObject({ pageSize: z.string(), count: z.string() })).optional(),
+});
 
 const zLayoutPlacement = z
   .strictObject({
@@ -46,7 +59,7 @@ export const zLayout = z.strictObject({
   existing: z
     .array(z.strictObject({ ...zRangeFields, name: z.string().optional() }).transform(({ name, ...f }, ctx) => ({ ...toRange(f, ctx), name })))
     .default([]),
-  placements: z.array(zLayoutPlacement).superRefine(uniqueBy('placement name', (p) => p.name, 'name')),
+  placements: z.array(z.union([zLayoutPlacement, zSplitPlacement])).superRefine(uniqueBy('placement name', (p) => p.name, 'name')),
   /** Accepted so that `iova solve --json` output can be verified as it is. */
   status: z.literal('sat').optional(),
   conflicts: z.array(z.unknown()).max(0).optional(),
@@ -66,7 +79,13 @@ function readLayout(data: unknown, file?: string): Layout {
   if (typeof data === 'object' && data !== null && 'requests' in data) return layoutOfFixedSpec(data, file);
   const raw = validate(zLayout, data, file);
   return {
-    placements: raw.placements,
+    placements: raw.placements.flatMap((p, i): LayoutPlacement[] => {
+      if (!('pieces' in p)) return [p];
+      const total = p.pieces.reduce((sum, x) => sum + x.last - x.start + 1n, 0n);
+      if (p.size !== undefined && p.size !== total) throw new InputError(`the pieces cover ${total} bytes, not the size ${p.size}`, { file, path: `placements[${i}].size` });
+      const within = p.within === undefined ? undefined : Array.isArray(p.within) ? p.within : [p.within];
+      return p.pieces.map((x, j) => ({ name: `${p.name}[${j}]`, iova: x.start, size: x.last - x.start + 1n, align: p.align, dmaBits: p.dmaBits, within, splitOf: p.name }));
+    }),
     policy: raw.policy,
     devices: raw.devices,
     dmaApiHoles: raw.dmaApiHoles,
@@ -97,6 +116,7 @@ function layoutOfFixedSpec(data: unknown, file?: string): Layout {
     ...(spec.kernel !== undefined ? { kernel: spec.kernel } : {}),
     existing: spec.existing.map((m, i) => ({ start: m.start, last: m.last, name: m.name ?? `existing[${i}]`, source: { what: 'existing mapping', path: `existing[${i}]`, ...(file ? { file } : {}) } })),
     placements: spec.requests.map((r, i) => {
+      if (r.split) throw new InputError(`request "${r.name}" is split into pieces: solve the spec first (iova solve … -o layout.json)`, { file, path: `requests[${i}].split` });
       const iova = r.fixed ?? r.identity;
       if (iova === undefined) {
         throw new InputError(`request "${r.name}" has no fixed IOVA: solve the spec first (iova solve … -o layout.json)`, { file, path: `requests[${i}]` });
@@ -115,9 +135,13 @@ export function layoutOf(problem: Problem, placements: readonly Placement[]): La
     dmaApiHoles: problem.space.dmaApiHolesIncluded,
     existing: problem.existing,
     ...(problem.kernel !== undefined ? { kernel: problem.kernel } : {}),
-    placements: placements.map((p) => {
+    placements: placements.flatMap((p): LayoutPlacement[] => {
       const r = byName.get(p.name);
-      return { name: p.name, iova: p.iova, size: p.size, align: r && r.ownAlign > 1n ? r.ownAlign : undefined, dmaBits: r?.dmaBits, within: r?.within?.ranges };
+      if (p.pieces) {
+        const s = problem.splits?.find((x) => x.name === p.name);
+        return p.pieces.map((x, i) => ({ name: `${p.name}[${i}]`, iova: x.iova, size: x.size, dmaBits: s?.dmaBits, within: s?.within?.ranges, splitOf: p.name }));
+      }
+      return [{ name: p.name, iova: p.iova, size: p.size, align: r && r.ownAlign > 1n ? r.ownAlign : undefined, dmaBits: r?.dmaBits, within: r?.within?.ranges }];
     }),
   };
 }
@@ -131,13 +155,24 @@ export function layoutToJson(layout: Layout): unknown {
     dmaApiHoles: layout.dmaApiHoles,
     ...(layout.kernel !== undefined ? { kernel: layout.kernel } : {}),
     existing: (layout.existing ?? []).map((m) => ({ name: m.name, start: hex(m.start), last: hex(m.last) })),
-    placements: layout.placements.map((p) => ({
+    placements: groupPieces(layout.placements).map((p) => ({
       name: p.name,
-      iova: hex(p.iova),
-      size: hex(p.size),
+      ...('pieces' in p ? { size: hex(p.pieces.reduce((s, x) => s + x.size, 0n)), pieces: p.pieces.map((x) => ({ iova: hex(x.iova), size: hex(x.size) })) } : { iova: hex(p.iova), size: hex(p.size) }),
       align: p.align === undefined ? undefined : hex(p.align),
       dmaBits: p.dmaBits,
       within: p.within?.map((w) => ({ start: hex(w.start), last: hex(w.last) })),
     })),
   };
+}
+
+/** Consecutive pieces of one split request, back as one entry with `pieces`. */
+function groupPieces(placements: readonly LayoutPlacement[]): Array<LayoutPlacement | (Omit<LayoutPlacement, 'iova' | 'size'> & { pieces: LayoutPlacement[] })> {
+  const out: Array<LayoutPlacement | (Omit<LayoutPlacement, 'iova' | 'size'> & { pieces: LayoutPlacement[] })> = [];
+  for (const p of placements) {
+    const prev = out[out.length - 1];
+    if (p.splitOf !== undefined && prev && 'pieces' in prev && prev.name === p.splitOf) prev.pieces.push(p);
+    else if (p.splitOf !== undefined) out.push({ name: p.splitOf, align: p.align, dmaBits: p.dmaBits, within: p.within, pieces: [p] });
+    else out.push(p);
+  }
+  return out;
 }

@@ -7,6 +7,7 @@ import type { AddressSpace } from '../model/address-space.js';
 import type { Hole } from '../model/hole.js';
 import type { Provenance } from '../model/provenance.js';
 import type { IovaRange } from '../model/range.js';
+import type { SplitRequest } from './split.js';
 import type { RangeSet } from '../model/rangeset.js';
 import type { ExistingMapping } from '../explain/verify.js';
 
@@ -66,6 +67,8 @@ export interface Problem {
   source: Provenance;
   /** The kernel version the spec names (for IOAS answers built on it). */
   kernel?: string;
+  /** Requests that may be placed in pieces; placed by the split stage (split.ts), not in `requests`. */
+  splits?: SplitRequest[];
 }
 
 /**

@@ -58,6 +58,8 @@ export interface Placement {
   size: bigint;
   /** How the kernel would map it: pages of each size, smallest size first. */
   pages: Array<{ pageSize: bigint; count: bigint }>;
+  /** A split request's pieces, lowest first (`iova`..`last` then spans them all). */
+  pieces?: Array<{ iova: bigint; last: bigint; size: bigint }>;
 }
 
 export interface Repair {

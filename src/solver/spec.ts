@@ -20,6 +20,7 @@ import { RangeSet } from '../model/rangeset.js';
 import { parseHostFacts, zHostFacts } from '../model/schema.js';
 import { formatJsonPath, toRange, uniqueBy, validate, zAddress, zOffset, zRange, zRangeFields, zSize } from '../model/validate.js';
 import { type ApertureWindow, OBJECTIVES, type PlacementRequest, type Problem } from './problem.js';
+import { splitRequestsOf } from './split.js';
 
 export const SPEC_FORMAT = 'iova-solver/spec@1';
 
@@ -44,6 +45,8 @@ export const zRequest = z.strictObject({
   above: zNames.optional(),
   offsetFrom: z.strictObject({ request: zName, offset: zOffset }).optional(),
   window: zName.optional(),
+  /** The request may be placed as several pieces (see split.ts). */
+  split: z.strictObject({ align: zPowerOfTwo.optional(), minPiece: zSize.optional(), maxPieces: z.number().int().min(1).max(1024) }).optional(),
 });
 
 const zExisting = z
@@ -123,7 +126,9 @@ export function problemFromSpec(raw: RawSpec, space: AddressSpace, file?: string
     if (name === self) fail(`request "${self}" refers to itself`, path);
   };
 
-  const requests: PlacementRequest[] = raw.requests.map((r, i) => {
+  const splits = splitRequestsOf(raw.requests, space, file);
+  const requests: PlacementRequest[] = raw.requests.flatMap((r, i) => {
+    if (r.split) return [];
     const path = `requests[${i}]`;
     if (r.fixed !== undefined && r.identity !== undefined && r.fixed !== r.identity) {
       fail(`"fixed" (${r.fixed}) and "identity" (${r.identity}) disagree; give one`, path);
@@ -155,6 +160,10 @@ export function problemFromSpec(raw: RawSpec, space: AddressSpace, file?: string
       source: { ...at(path), what: `request ${r.name}` },
     };
   });
+  for (const r of requests) {
+    const bySplit = [...r.above, ...(r.offsetFrom ? [r.offsetFrom.request] : [])].find((n) => splits.some((s) => s.name === n));
+    if (bySplit) fail(`"${bySplit}" is split into pieces: other requests cannot be placed relative to it`, `requests[${r.index}]`);
+  }
   checkOffsetCycles(requests, (message, path) => fail(message, path));
 
   const windows = windowsOf(space);
@@ -172,6 +181,7 @@ export function problemFromSpec(raw: RawSpec, space: AddressSpace, file?: string
     objective: raw.objective,
     windows,
     ...(raw.kernel !== undefined ? { kernel: raw.kernel } : {}),
+    ...(splits.length > 0 ? { splits } : {}),
     source: { what: 'placement spec', ...(file ? { file } : {}) },
   };
 }

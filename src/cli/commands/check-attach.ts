@@ -6,7 +6,7 @@ import { readJsonFile } from '../../model/load.js';
 import { inputName } from '../../model/stdin.js';
 import { layoutOf, parseLayout } from '../../solver/layout.js';
 import { checkHotplug, type HotplugCheck } from '../../ioas/hotplug.js';
-import { solve } from '../../solver/solve.js';
+import { solveWithSplits } from '../../solver/split.js';
 import { parsePlacementSpec } from '../../solver/spec.js';
 import type { Layout } from '../../explain/verify.js';
 import type { HostFacts } from '../../model/host.js';
@@ -64,7 +64,7 @@ const command: Command = {
     let host: HostFacts;
     if (typeof data === 'object' && data !== null && 'requests' in data && !values.host) {
       const problem = parsePlacementSpec(data, file);
-      const solved = await withElapsed(io, 'solving', () => solve(problem, { timeoutMs: timeoutOption(values.timeout) }));
+      const solved = await withElapsed(io, 'solving', () => solveWithSplits(problem, { timeoutMs: timeoutOption(values.timeout) }));
       if (solved.status !== 'sat') {
         io.err(`iova check-attach: the spec itself has no placement (${solved.status})`);
         if (solved.status === 'unsat') solved.conflicts.forEach((c, i) => io.err(conflictText(c, i)));

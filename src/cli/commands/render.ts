@@ -5,7 +5,7 @@ import { readJsonFile } from '../../model/load.js';
 import { parseHostFacts } from '../../model/schema.js';
 import { renderHtml, renderSvg, renderTxt, type Scene, sceneOfLayout, sceneOfSolution, sceneOfSpace } from '../../render/index.js';
 import { parseLayout } from '../../solver/layout.js';
-import { solve } from '../../solver/solve.js';
+import { solveWithSplits } from '../../solver/split.js';
 import { parsePlacementSpec } from '../../solver/spec.js';
 import { spaceWarnings } from '../../model/warnings.js';
 import { type Command, dmaApiHolesOption, EXIT, finish, listOption, parseCommandArgs, policyOption, STRICT_HELP, STRICT_OPTION, timeoutOption } from '../command.js';
@@ -109,7 +109,7 @@ const command: Command = {
     if (json && kind === 'spec') {
       const host = hostOperands.length > 0 ? await loadHost(hostOperands) : undefined;
       const problem = parsePlacementSpec(withOverrides(json.value, overrides), json.file, host);
-      const result = await withElapsed(io, 'solving', () => solve(problem, { timeoutMs: timeoutOption(values.timeout) }));
+      const result = await withElapsed(io, 'solving', () => solveWithSplits(problem, { timeoutMs: timeoutOption(values.timeout) }));
       scene = sceneOfSolution(problem, result, { title: values.title });
       space = problem.space;
     } else if (json && kind === 'layout') {

@@ -5,22 +5,35 @@ import { describeProvenance } from '../../model/provenance.js';
 import { toJson } from '../../model/serialise.js';
 import type { Conflict } from '../../solver/explain.js';
 import { layoutOf, layoutToJson } from '../../solver/layout.js';
-import { type Placement, type SolveResult, solve } from '../../solver/solve.js';
+import type { Placement, SolveResult } from '../../solver/solve.js';
 import { loadPlacementSpec } from '../../solver/spec.js';
 import { warningJson } from '../../model/warnings.js';
-import { type Command, EXIT, finish, parseCommandArgs, STRICT_HELP, STRICT_OPTION, timeoutOption } from '../command.js';
+import { solveWithSplits } from '../../solver/split.js';
+import { type Command, EXIT, finish, type Io, parseCommandArgs, STRICT_HELP, STRICT_OPTION, timeoutOption } from '../command.js';
 import { withElapsed } from '../elapsed.js';
-import { writeOutput } from '../inputs.js';
+import { loadHost, writeOutput } from '../inputs.js';
+import { readJsonFile } from '../../model/load.js';
+import { validate } from '../../model/validate.js';
+import { fleetFiles } from '../../solver/fleet.js';
+import { describeHosts, solvePool } from '../../solver/pool.js';
+import { zPlacementSpec } from '../../solver/spec.js';
 import { plural } from '../../render/text.js';
 import { table, tableWidth } from '../table.js';
 
-const help = `Usage: iova solve <spec.json | -> [--json] [--timeout MS] [-o layout.json]
+const help = `Usage: iova solve <spec.json | -> [--host HOST … | --fleet DIR] [--json] [--timeout MS] [-o layout.json]
 
 Place the spec's requests in the host's IOVA space, or explain why they cannot be placed.
 Every placement is certified by the independent verifier; every conflict is minimal (drop any
 one of its constraints and the rest can be satisfied), and every repair has been solved again.
 
+With --host (repeatable) or --fleet, solve for a migration pool instead of the spec's host:
+one layout that every host accepts (hosts with identical facts are solved once), verified on
+each host; when none exists, the conflict names the hosts and facts involved, and a repair
+may be to leave some hosts out of the pool.
+
 Options:
+  --host HOST         a host of the pool (host file or sources; repeat for several)
+  --fleet DIR         every host file (*.json) in DIR is a host of the pool
   --json              print {"status","placements","conflicts","repairs","warnings"} (addresses
                       as 0x…)
   --timeout MS        the whole solve (placement, conflicts and repairs) takes at most MS
@@ -48,11 +61,14 @@ const command: Command = {
       output: { type: 'string', short: 'o' },
       ...STRICT_OPTION,
       wide: { type: 'boolean' },
+      host: { type: 'string', multiple: true },
+      fleet: { type: 'string' },
     });
     if (positionals.length !== 1) throw new InputError('give exactly one spec file (see: iova solve --help)');
     const timeoutMs = timeoutOption(values.timeout);
+    if (values.host !== undefined || values.fleet !== undefined) return solveForPool(positionals[0], values, timeoutMs, io);
     const problem = loadPlacementSpec(positionals[0]);
-    const result = await withElapsed(io, 'solving', () => solve(problem, { timeoutMs }));
+    const result = await withElapsed(io, 'solving', () => solveWithSplits(problem, { timeoutMs }));
     if (values.output && result.status === 'sat') {
       writeOutput(values.output, `${toJson(layoutToJson(layoutOf(problem, result.placements)))}\n`);
     }
@@ -63,8 +79,41 @@ const command: Command = {
 
 export default command;
 
+/** `--host … | --fleet DIR`: one layout for every host of a pool. */
+async function solveForPool(specFile: string, values: { host?: string[]; fleet?: string; json?: boolean; output?: string }, timeoutMs: number, io: Io): Promise<number> {
+  if (values.host !== undefined && values.fleet !== undefined) throw new InputError('give either --host or --fleet, not both');
+  const files = values.fleet !== undefined ? fleetFiles(values.fleet) : (values.host ?? []);
+  const hosts = [];
+  for (const file of files) hosts.push(await loadHost([file]));
+  const raw = validate(zPlacementSpec, readJsonFile(specFile), specFile);
+  const answer = await solvePool(raw, hosts, { timeoutMs, file: specFile, files });
+  const { result } = answer;
+  const where = `${answer.hosts} host${answer.hosts === 1 ? '' : 's'} (${answer.distinct} distinct; policy ${raw.policy})`;
+  if (values.output && result.status === 'sat') {
+    writeOutput(values.output, `${toJson(layoutToJson(layoutOf(answer.problem, result.placements)))}\n`);
+  }
+  const leaveOut = answer.leaveOut
+    ? { description: `leave ${describeHosts(answer.leaveOut.hosts)} out of the pool`, changes: [{ kind: 'leave-out-hosts', hosts: answer.leaveOut.hosts }], placements: answer.leaveOut.placements }
+    : undefined;
+  if (values.json) {
+    const json = solveJson(result);
+    io.out(toJson({ ...json, hosts: answer.hosts, distinct: answer.distinct, ...(leaveOut ? { repairs: [...json.repairs, { ...leaveOut, placements: leaveOut.placements.map(placementJson) }] } : {}) }));
+  } else {
+    const text = leaveOut ? solveText(result, where).replace(/\nNo repair found\.$/, '') : solveText(result, where);
+    io.out(leaveOut ? `${text}\nPool repair (solved again, verified on every remaining host):\n  - ${leaveOut.description}\n${placementsTable(leaveOut.placements).replace(/^/gm, '     ')}` : text);
+  }
+  return result.status === 'sat' ? EXIT.ok : result.status === 'unsat' ? EXIT.rejected : EXIT.unknown;
+}
+
 function placementJson(p: Placement) {
-  return { name: p.name, iova: p.iova, last: p.last, size: p.size, pages: p.pages.map((x) => ({ pageSize: x.pageSize, count: x.count })) };
+  return {
+    name: p.name,
+    iova: p.iova,
+    last: p.last,
+    size: p.size,
+    pages: p.pages.map((x) => ({ pageSize: x.pageSize, count: x.count })),
+    ...(p.pieces ? { pieces: p.pieces.map((x) => ({ iova: x.iova, last: x.last, size: x.size })) } : {}),
+  };
 }
 
 function conflictJson(c: Conflict) {
@@ -100,14 +149,17 @@ function solveAnswerJson(result: SolveResult) {
 export function placementsTable(placements: readonly Placement[], width = Infinity): string {
   return table(
     ['name', 'iova', 'last', 'size', 'pages'],
-    placements.map((p) => [p.name, hexGrouped(p.iova), hexGrouped(p.last), formatSize(p.size), p.pages.map((x) => `${x.count}×${formatSize(x.pageSize)}`).join(' + ')]),
+    placements.flatMap((p) => [
+      [p.pieces ? `${p.name} (${p.pieces.length} piece${p.pieces.length === 1 ? '' : 's'})` : p.name, hexGrouped(p.iova), hexGrouped(p.last), formatSize(p.size), p.pages.map((x) => `${x.count}×${formatSize(x.pageSize)}`).join(' + ')],
+      ...(p.pieces ?? []).map((x, i) => [`  [${i}]`, hexGrouped(x.iova), hexGrouped(x.last), formatSize(x.size), '']),
+    ]),
     '  ',
     { width },
   );
 }
 
 export function conflictText(c: Conflict, index: number): string {
-  const lines = [`Conflict ${index + 1}${c.minimal ? '' : ' (possibly not minimal: the solver timed out while shrinking it)'}: ${c.message}`];
+  const lines = [`Conflict ${index + 1}${c.minimal ? '' : ' (possibly not minimal: not shrunk to a smallest set)'}: ${c.message}`];
   for (const x of c.constraints) lines.push(`  - ${x.text}${x.source && !x.text.includes(describeProvenance(x.source)) ? `  [${describeProvenance(x.source)}]` : ''}`);
   return lines.join('\n');
 }
