@@ -9,6 +9,7 @@ import type { AddressSpace } from './address-space.js';
 import { escapeControls } from './escape.js';
 import type { HostFacts, IommuGeometry, ImportWarning } from './host.js';
 import { hostGeometry } from './address-space.js';
+import { NO_IOMMU_FACTS, unknownWidthMessage } from './import/assumptions.js';
 
 /**
  * A warning: where (file and 1-based line; line 0 for a whole file or an assumption not tied to
@@ -40,7 +41,10 @@ function hostGeometries(host: HostFacts): IommuGeometry[] {
 /** Why a geometry is an assumption, or undefined when the host facts state it. */
 function assumption(host: HostFacts, g: IommuGeometry): Warning | undefined {
   const where = { file: g.source.file ?? host.sources[0]?.file ?? '', line: g.source.line ?? 0, text: '', kind: 'assumption' as const };
+  // An importer that recorded the same assumption has said it already, with its line.
+  const recorded = (message: string | undefined) => host.warnings.some((w) => w.kind === 'assumption' && message !== undefined && w.message.startsWith(message));
   if (g.source.what === 'default geometry' && g.source.profile === undefined) {
+    if (recorded(NO_IOMMU_FACTS)) return undefined;
     return { ...where, message: `host ${host.name} has no IOMMU facts and no platform profile: assumed a whole 64-bit aperture with 4 KiB pages` };
   }
   const platform = host.platform;
@@ -50,7 +54,7 @@ function assumption(host: HostFacts, g: IommuGeometry): Warning | undefined {
     case 'intel-vtd':
     case 'amd-vi':
     case 'arm-smmuv3':
-      if (platform.addressWidth === undefined) unstated.push(`the address width (assumed ${g.addressWidth ?? '?'} bits)`);
+      if (platform.addressWidth === undefined && !recorded(unknownWidthMessage(platform))) unstated.push(`the address width (assumed ${g.addressWidth ?? '?'} bits)`);
       break;
     case 'spapr':
       if (platform.window64Size === undefined) unstated.push('the 64-bit window size (assumed the largest its base allows)');
