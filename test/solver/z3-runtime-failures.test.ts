@@ -20,11 +20,6 @@ async function expectHealthy(pool: Z3Pool): Promise<void> {
   expect(outcome).toMatchObject({ status: 'done', result: { version: expect.any(String) } });
 }
 
-async function timed<T>(run: () => Promise<T>): Promise<[T, number]> {
-  const started = performance.now();
-  const value = await run();
-  return [value, performance.now() - started];
-}
 
 /**
  * The memory tests make the z3 wasm runtime abort on purpose. Emscripten reports each abort on
@@ -82,9 +77,9 @@ describe('deadlines', () => {
   it('interrupts a hard check at the deadline: unknown (timeout), same worker goes on', async () => {
     await withPool({}, async (pool) => {
       await expectHealthy(pool);
-      const [outcome, ms] = await timed(() => pool.run(pigeonholeJob, { pigeons: 11, holes: 10 }, { timeoutMs: 300 }));
+      const outcome = await pool.run(pigeonholeJob, { pigeons: 11, holes: 10 }, { timeoutMs: 300 });
       expect(outcome).toMatchObject({ status: 'unknown', reason: 'timeout' });
-      expect(ms).toBeLessThan(2_000); // well inside the 2 s grace: Z3 was interrupted, not killed
+      expect(outcome).not.toMatchObject({ detail: expect.stringMatching(/terminated/) }); // Z3 was interrupted, not killed
       await expectHealthy(pool);
       expect(pool.stats()).toMatchObject({ spawned: 1, crashed: 0 });
     });
@@ -99,9 +94,10 @@ describe('deadlines', () => {
 
   it('terminates a worker that does not answer within the grace period', async () => {
     await withPool({ graceMs: 300 }, async (pool) => {
-      const [outcome, ms] = await timed(() => pool.run(spinJob, { ms: 60_000 }, { timeoutMs: 200 }));
+      // The job spins for a minute; the answer comes from terminating it after the grace period
+      // (the test's own timeout is what a missing termination would run into).
+      const outcome = await pool.run(spinJob, { ms: 60_000 }, { timeoutMs: 200 });
       expect(outcome).toMatchObject({ status: 'unknown', reason: 'timeout', detail: expect.stringMatching(/terminated/) });
-      expect(ms).toBeLessThan(3_000);
       await expectHealthy(pool);
       expect(pool.stats()).toMatchObject({ spawned: 2, crashed: 1 });
     });

@@ -105,10 +105,9 @@ describe('errors are the caller’s, answers stay unknown-free', () => {
   });
 
   it('stops a check a handler left running before the next job', async () => {
-    const started = performance.now();
     expect(done(await pool.run(unawaitedJob, undefined, opts))).toBe('returned');
+    // A check left running would hold the worker's Z3 lock: the next job would never answer.
     expect(done(await pool.run(pingJob, null, opts))).toHaveProperty('version');
-    expect(performance.now() - started).toBeLessThan(10_000);
   });
 });
 
