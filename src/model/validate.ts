@@ -75,9 +75,21 @@ export function formatJsonPath(path: ReadonlyArray<PropertyKey>): string {
 export function validate<S extends z.ZodType>(schema: S, data: unknown, file?: string): z.output<S> {
   const result = schema.safeParse(data);
   if (result.success) return result.data;
-  const [first, ...rest] = result.error.issues;
+  const [first, ...rest] = result.error.issues.map(specific);
   const more = rest.length > 0 ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : '';
   throw new InputError(`${first.message}${otherPlace(first, data, file)}${more}`, { file, line: jsonLineOf(data, first.path), path: formatJsonPath(first.path) });
+}
+
+/**
+ * A union's "Invalid input" says nothing: report the problem of the alternative that came
+ * closest (fewest issues; the first on a tie), at its full path.
+ */
+function specific(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return issue;
+  const closest = issue.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
+  if (closest.length === 0) return issue;
+  const inner = specific(closest[0]);
+  return { ...inner, path: [...issue.path, ...inner.path] };
 }
 
 /** For a repeated id: where the first one is (JSON path, and line when known). */

@@ -57,8 +57,9 @@ ${STRICT_HELP}
 Warnings (facts of the host that were skipped or assumed) are drawn under the title and go to
 standard error.
 
-Exit codes: 0 the picture was written (whatever it shows), 2 bad input, 5 written but the
-picture rests on warnings (--strict).`;
+Exit codes (the picture is written in every case but 2): 0 a host, a sat spec or an accepted
+layout, 1 an unsat spec or a rejected layout, 2 bad input, 3 the spec could not be solved in
+time, 5 with --strict when a 0 rests on warnings.`;
 
 /** What an input file holds, decided by its content. */
 export type InputKind = 'host' | 'spec' | 'layout';
@@ -128,15 +129,17 @@ const command: Command = {
       scene = sceneOfSpace(space, { title: values.title });
     }
     const warnings = spaceWarnings(space);
+    // The picture is written whatever it shows; the exit code says what it shows, as solve and verify would.
+    const code = scene.verdict === 'unsat' || scene.verdict === 'rejected' ? EXIT.rejected : scene.verdict === 'unknown' ? EXIT.unknown : EXIT.ok;
 
     const picture = format === 'html' ? renderHtml(scene, { width }) : format === 'txt' ? renderTxt(scene) : `${renderSvg(scene, { width })}\n`;
     if (values.output === undefined) {
       io.out(picture.trimEnd());
-      return finish(io, EXIT.ok, warnings, values);
+      return finish(io, code, warnings, values);
     }
     writeOutput(values.output, picture);
     io.out(`wrote ${values.output} (${kind}: ${scene.summary})`);
-    return finish(io, EXIT.ok, warnings, values);
+    return finish(io, code, warnings, values);
   },
 };
 
