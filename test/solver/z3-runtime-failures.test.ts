@@ -1,6 +1,7 @@
 // Hazard 2 and friends: deadlines, memory exhaustion, aborts and exits become `unknown` answers,
 // the caller lives on, and the pool replaces the worker.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { pingJob, Z3Pool, type Z3JobOutcome, type Z3PoolOptions } from '../../src/solver/z3/index.js';
 import { exitJob, oomCheckJob, oomMallocJob, pigeonholeJob, spinJob } from './fixtures/z3-test-jobs.js';
 
@@ -22,53 +23,20 @@ async function expectHealthy(pool: Z3Pool): Promise<void> {
 
 
 /**
- * The memory tests make the z3 wasm runtime abort on purpose. Emscripten reports each abort on
- * the worker's stderr (`Aborted(Cannot enlarge memory arrays … (OOM)…)`, the RuntimeError with
- * its wasm stack, and `Pthread 0x… sent an error!` from the thread that hit it), and Node forwards
- * a worker's stderr through this process's `process.stderr.write`. Those reports are held back
- * while this file runs and summed up in one labelled line at the end, so a passing run does not
- * read like a crash; every other line goes through unchanged.
+ * The memory tests make the z3 wasm runtime abort on purpose. Emscripten reports an abort with
+ * `fs.writeSync(2, …)` from the worker and from its pthreads (`Aborted(Cannot enlarge memory
+ * arrays … (OOM)…)`, the RuntimeError with its wasm stack, `Pthread 0x… sent an error!`): straight
+ * to this process's stderr, past any stream a test could filter. So the report is labelled: one
+ * line before the test and one after, written the same way so that they stay in order with it.
  */
-const expectedAborts = (() => {
-  const report = /^(?:RuntimeError: )?Aborted\(.*\(OOM\)|^worker: onmessage\(\) captured an uncaught exception: RuntimeError: Aborted\(|^Pthread 0x[0-9a-f]+ sent an error!.*Aborted\(/;
-  const original = process.stderr.write;
-  let aborts = 0;
-  let held = 0;
-  let inStack = false;
-  const filter = (text: string): string =>
-    text
-      .split(/(?<=\n)/)
-      .filter((line) => {
-        if (report.test(line)) {
-          if (line.startsWith('Aborted(')) aborts++;
-          inStack = true;
-        } else if (!(inStack && /^\s+at /.test(line))) {
-          inStack = false;
-          return true;
-        }
-        held++;
-        return false;
-      })
-      .join('');
-  return {
-    install(): void {
-      process.stderr.write = function (this: typeof process.stderr, chunk: unknown, ...rest: unknown[]): boolean {
-        const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
-        const kept = filter(text);
-        return kept === '' ? true : (original as (...a: unknown[]) => boolean).call(this, kept, ...rest);
-      } as typeof process.stderr.write;
-    },
-    restore(): void {
-      process.stderr.write = original;
-      if (held > 0) {
-        process.stderr.write(`[expected] z3-runtime-failures: ${aborts} deliberate z3 wasm out-of-memory abort(s); their ${held} report lines were held back.\n`);
-      }
-    },
-    count: () => aborts,
-  };
-})();
-beforeAll(() => expectedAborts.install());
-afterAll(() => expectedAborts.restore());
+async function expectingAborts(test: string, body: () => Promise<void>): Promise<void> {
+  writeSync(2, `[expected] ${test}: z3 aborts on purpose here (out of memory); an "Aborted(…OOM…)" report with its stack below is part of the test, not a failure\n`);
+  try {
+    await body();
+  } finally {
+    writeSync(2, `[expected] ${test}: end of the deliberate z3 abort\n`);
+  }
+}
 
 // A 2^20-bit multiplication: bit-blasting it needs far more than the 2 GiB wasm heap.
 const HUGE = { bits: 2 ** 20 };
@@ -115,22 +83,24 @@ describe('memory exhaustion', () => {
   });
 
   it('without it, the wasm heap runs out and aborts the worker: unknown (out-of-memory), pool recovers', async () => {
-    await withPool({ memoryLimitMiB: 0 }, async (pool) => {
-      const outcome = await pool.run(oomCheckJob, HUGE, { timeoutMs: 60_000 });
-      expect(outcome).toMatchObject({ status: 'unknown', reason: 'out-of-memory', detail: expect.stringMatching(/OOM|memory/) });
-      await expectHealthy(pool);
-      expect(pool.stats()).toMatchObject({ spawned: 2, crashed: 1 });
-      // The runtime's own report of the abort reached stderr, and the filter above recognised it.
-      await expect.poll(() => expectedAborts.count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expectingAborts('the wasm heap runs out', async () => {
+      await withPool({ memoryLimitMiB: 0 }, async (pool) => {
+        const outcome = await pool.run(oomCheckJob, HUGE, { timeoutMs: 60_000 });
+        expect(outcome).toMatchObject({ status: 'unknown', reason: 'out-of-memory', detail: expect.stringMatching(/OOM|memory/) });
+        await expectHealthy(pool);
+        expect(pool.stats()).toMatchObject({ spawned: 2, crashed: 1 });
+      });
     });
   });
 
   it('an abort on the worker’s own thread (heap exhausted by malloc) is caught the same way', async () => {
-    await withPool({}, async (pool) => {
-      const outcome = await pool.run(oomMallocJob, undefined, { timeoutMs: 60_000 });
-      expect(outcome).toMatchObject({ status: 'unknown', reason: 'out-of-memory', detail: expect.stringMatching(/OOM/) });
-      await expectHealthy(pool);
-      expect(pool.stats().spawned).toBe(2);
+    await expectingAborts('malloc exhausts the heap', async () => {
+      await withPool({}, async (pool) => {
+        const outcome = await pool.run(oomMallocJob, undefined, { timeoutMs: 60_000 });
+        expect(outcome).toMatchObject({ status: 'unknown', reason: 'out-of-memory', detail: expect.stringMatching(/OOM/) });
+        await expectHealthy(pool);
+        expect(pool.stats().spawned).toBe(2);
+      });
     });
   });
 });
