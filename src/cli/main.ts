@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   replay: { summary: "run an IOVA-domain trace through the DMA-API allocator (the kernel's iova.c, exactly)", load: () => import('./commands/replay.js') },
   schema: { summary: 'print the JSON Schema of a host, spec, layout or IOAS-state file', load: () => import('./commands/schema.js') },
   'check-attach': { summary: 'can a device be hot-plugged into a fixed layout? which region collides, which errno', load: () => import('./commands/check-attach.js') },
+  fleet: { summary: 'fleet merge: combine the results of sharded `verify --fleet --shard` runs into one verdict', load: () => import('./commands/fleet.js') },
   render: { summary: 'draw a host, spec or layout as an SVG or HTML address map', load: () => import('./commands/render.js') },
 };
 

@@ -1,12 +1,23 @@
 /**
- * A fleet worker: takes batches of host files, verifies the layout on each, posts one result
- * per host, and asks for more when a batch is done.
+ * A fleet worker: takes batches of hosts, verifies the layout on each, and posts a batch's
+ * results in one message (which also asks for more).
+ *
+ * Hosts whose facts are identical apart from their name and the provenance of each fact (where
+ * it was read from) get the same verdict: the verdict depends on ranges, kinds, devices and
+ * groups, never on `name` or `source` (see verifyOnHost). So a verdict is kept per set of facts
+ * and an accepting one is reused: the host is still parsed and validated (so a malformed name
+ * or source is reported as for any host), but its address space is not built again. A host
+ * that rejects is verified on its own, so that its messages cite its own files and lines; only
+ * then are messages formatted.
  */
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from '../model/errors.js';
-import { loadHostFile } from '../model/load.js';
+import { parseJsonText } from '../model/load.js';
 import { describeProvenance } from '../model/provenance.js';
 import { describeRange } from '../model/range.js';
+import { parseHostFacts } from '../model/schema.js';
+import type { FleetItem } from './fleet-source.js';
 import type { FleetHostResult, FleetViolation, FromFleetWorker, ToFleetWorker } from './fleet.js';
 import { type Layout, type Violation, verifyOnHost } from './verify.js';
 import { describePlacement } from './words.js';
@@ -14,6 +25,9 @@ import { describePlacement } from './words.js';
 const port = parentPort;
 if (!port) throw new Error('fleet-worker runs in a worker thread');
 const { layout } = workerData as { layout: Layout };
+
+/** Per set of facts (see {@link factsKey}): whether the layout fits. */
+const verdicts = new Map<string, boolean>();
 
 /** What a violation is, without the host's own file names: the key hosts are grouped by. */
 function reasonOf(v: Violation): string {
@@ -29,9 +43,33 @@ function reasonOf(v: Violation): string {
   }
 }
 
-function check(file: string): FleetHostResult {
+/** The host's facts as text without its name and without provenance (`source`, `sources`). */
+function factsKey(data: unknown): string {
+  return JSON.stringify(data, function (this: unknown, key, value: unknown) {
+    if (key === 'source' || key === 'sources') return undefined;
+    if (key === 'name' && this === data) return undefined;
+    return value;
+  });
+}
+
+function check(item: FleetItem): FleetHostResult {
+  const file = item.name;
   try {
-    const verdict = verifyOnHost(layout, loadHostFile(file));
+    let text: string;
+    if (item.text !== undefined) text = item.text;
+    else {
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        throw new InputError(`cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file });
+      }
+    }
+    const data = parseJsonText(text, file);
+    const host = parseHostFacts(data, file);
+    const key = factsKey(data);
+    if (verdicts.get(key) === true) return { file, host: host.name, ok: true, violations: [] };
+    const verdict = verifyOnHost(layout, host);
+    verdicts.set(key, verdict.ok);
     const violations: FleetViolation[] = verdict.violations.map((v) => ({
       kind: v.kind,
       placement: v.placement,
@@ -52,7 +90,6 @@ port.on('message', (message: ToFleetWorker) => {
     port.close();
     return;
   }
-  for (const file of message.files) port.postMessage({ type: 'result', result: check(file) } satisfies FromFleetWorker);
-  port.postMessage({ type: 'idle' } satisfies FromFleetWorker);
+  port.postMessage({ type: 'results', results: message.items.map(check) } satisfies FromFleetWorker);
 });
 port.postMessage({ type: 'ready' } satisfies FromFleetWorker);

@@ -3,12 +3,13 @@ import { toJson } from '../../model/serialise.js';
 import { InputError } from '../../model/errors.js';
 import { loadLayout } from '../../solver/layout.js';
 import { type VerifyReport, verifyLayout } from '../../solver/verify.js';
-import { type FleetHostResult, type FleetReport, fleetFiles, verifyFleet } from '../../solver/fleet.js';
+import { type FleetHostResult, type FleetReport, type FleetShardReport, layoutDigest, verifyFleet } from '../../solver/fleet.js';
+import { fleetFiles, fleetItems, fleetSourceKind, parseShard, type Shard } from '../../solver/fleet-source.js';
 import type { Layout } from '../../solver/verify.js';
 import { type Command, EXIT, type Io, listOption, parseCommandArgs } from '../command.js';
 import { loadHost } from '../inputs.js';
 
-const help = `Usage: iova verify <layout.json> (--host HOST [--host HOST …] | --fleet DIR) [--json]
+const help = `Usage: iova verify <layout.json> (--host HOST [--host HOST …] | --fleet FLEET [--shard I/N]) [--json]
 
 Check a fixed layout offline (no solver) against each host: every placement inside an
 aperture window, outside every hole that applies under the layout's policy (reserved regions,
@@ -21,9 +22,15 @@ whose requests are all fixed. HOST is a host file from \`iova import\` (or sourc
 
 Options:
   --host HOST         a host to check against (repeat for several)
-  --fleet DIR         every host file (*.json) in DIR, checked in parallel on all cores, with a
-                      progress bar on a terminal; then a summary: hosts that accept, hosts that
-                      reject grouped by reason, files that could not be read
+  --fleet FLEET       every host of FLEET, checked in parallel on all cores, with a progress bar
+                      on a terminal; then a summary: hosts that accept, hosts that reject grouped
+                      by reason, hosts that could not be read. FLEET is a directory (every
+                      *.json in it), a .tar of host files (plain ustar), or an ndjson file with
+                      one host per line (- reads it from standard input). Hosts with identical
+                      facts (apart from names and provenance) are verified once.
+  --shard I/N         check only shard I of N (0-based; a host's shard depends on its file name
+                      alone) and print the shard's results as JSON, to combine with
+                      \`iova fleet merge\`; exits 0 once they are written (the verdict is merge's)
   --workers N         worker threads for --fleet (default: the cores available)
   --devices A,B|all   attach these devices on every host instead of the layout's own list;
                       "all": every device of each host (for fleets whose PCI addresses differ)
@@ -41,6 +48,7 @@ const command: Command = {
       host: { type: 'string', multiple: true },
       fleet: { type: 'string' },
       workers: { type: 'string' },
+      shard: { type: 'string' },
       devices: { type: 'string', multiple: true },
       json: { type: 'boolean' },
     });
@@ -49,8 +57,10 @@ const command: Command = {
     const hostFiles = values.host ?? [];
     if (values.fleet !== undefined) {
       if (hostFiles.length > 0) throw new InputError('give either --host or --fleet, not both');
-      return runFleet(withDevices(loadLayout(positionals[0]), devices), values.fleet, values.workers, values.json === true, io);
+      const shard = values.shard === undefined ? undefined : parseShard(values.shard);
+      return runFleet(withDevices(loadLayout(positionals[0]), devices), values.fleet, values.workers, values.json === true, shard, io);
     }
+    if (values.shard !== undefined) throw new InputError('--shard needs --fleet');
     if (hostFiles.length === 0) throw new InputError('no host given: use --host host.json (repeatable) or --fleet DIR');
     const layout = withDevices(loadLayout(positionals[0]), devices);
     const hosts = [];
@@ -69,19 +79,25 @@ function withDevices(layout: Layout, devices: string[] | undefined): Layout {
   return { ...layout, devices: devices.length === 1 && devices[0] === 'all' ? undefined : devices };
 }
 
-async function runFleet(layout: Layout, dir: string, workers: string | undefined, json: boolean, io: Io): Promise<number> {
-  const files = fleetFiles(dir);
+async function runFleet(layout: Layout, fleet: string, workers: string | undefined, json: boolean, shard: Shard | undefined, io: Io): Promise<number> {
+  // A directory is listed (and refused when empty) before any worker starts.
+  const hosts = fleetSourceKind(fleet) === 'dir' ? fleetFiles(fleet) : fleetItems(fleet);
   const count = workers === undefined ? undefined : Number(workers);
   if (count !== undefined && (!Number.isSafeInteger(count) || count < 1)) throw new InputError(`--workers must be a positive whole number, not "${workers}"`);
   const started = performance.now();
   let shown = 0;
-  const report = await verifyFleet(layout, files, {
+  const report = await verifyFleet(layout, hosts, {
     workers: count,
+    shard,
     onProgress: io.progress
       ? (done, total) => {
           const now = performance.now();
-          if (done < total && now - shown < 100) return;
+          if (done < (total ?? Infinity) && now - shown < 100) return;
           shown = now;
+          if (total === undefined) {
+            io.progress?.(`${done} hosts`);
+            return;
+          }
           const width = 30;
           const filled = Math.round((done / total) * width);
           io.progress?.(`[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} hosts`);
@@ -89,6 +105,11 @@ async function runFleet(layout: Layout, dir: string, workers: string | undefined
       : undefined,
   });
   io.progress?.('');
+  if (shard !== undefined) {
+    io.out(toJson({ ...report, shard, layout: layoutDigest(layout) } satisfies FleetShardReport));
+    return EXIT.ok;
+  }
+  if (report.total === 0) throw new InputError('no hosts in the fleet', { file: fleet });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   io.out(json ? toJson(report) : fleetText(report, seconds));
   return report.ok ? EXIT.ok : EXIT.rejected;
