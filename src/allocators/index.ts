@@ -1,5 +1,3 @@
 /** Allocators over an IOVA space. */
 export * from './dma-iova/index.js';
 export * from './dma-iommu/index.js';
-export * from './ioas/index.js';
-export * from './hotplug.js';

@@ -13,27 +13,50 @@ import type { IovaRange } from './range.js';
 import { parseHostFacts, zDeviceId, zHostFacts } from './schema.js';
 import { toRange, validate, zAddress, zRange, zRangeFields } from './validate.js';
 
+/**
+ * What backs the user memory of a mapping: anonymous memory, a memfd (shmem), hugetlbfs, a
+ * VM_PFNMAP range such as an mmap()ed PCI BAR, or a dma-buf (mapped through IOMMU_IOAS_MAP_FILE).
+ */
+export const BACKINGS = ['anonymous', 'memfd', 'hugetlb', 'pfnmap', 'dma-buf'] as const;
+export type Backing = (typeof BACKINGS)[number];
+
 export interface IoasMapping extends IovaRange {
   /** A name for messages ("guest RAM below 4G"). */
   name?: string;
   /** The user virtual address it maps, when known (iommufd auto-IOVA uses its alignment). */
   va?: bigint;
+  /** What backs it (default: anonymous memory). */
+  backing?: Backing;
+  /** Mapped with IOMMU_IOAS_MAP_FILE (`va` is then the offset in the file). */
+  file?: boolean;
   source: Provenance;
 }
 
 export interface IoasState {
   host: HostFacts;
   policy: Policy;
-  /** Device ids (canonical BDFs or `platform:` names) attached to the IOAS, in attach order. */
+  /**
+   * Attached device ids (canonical BDFs, `platform:` names, `group:N`, `host`), in attach order.
+   * Under VFIO type1 an empty list is a container with no group (and so no VFIO_SET_IOMMU).
+   */
   attached: string[];
   /** iommufd IOMMU_IOAS_ALLOW_IOVAS ranges (empty: no restriction). */
   allowed: Array<IovaRange & { source: Provenance }>;
   mappings: IoasMapping[];
+  /** The kernel version the state is on (`6.8`); absent: the model's default. */
+  kernel?: string;
+  /** VFIO type1's dma_entry_limit when the container got its IOMMU. */
+  dmaEntryLimit?: number;
+  /** VFIO type1 interface: `v2` (VFIO_TYPE1v2_IOMMU, the default) or `v1` (VFIO_TYPE1_IOMMU). */
+  type1?: 'v1' | 'v2';
 }
 
 const zMapping = z
-  .strictObject({ ...zRangeFields, name: z.string().optional(), va: zAddress.optional() })
-  .transform(({ name, va, ...f }, ctx) => ({ ...toRange(f, ctx), name, va }));
+  .strictObject({ ...zRangeFields, name: z.string().optional(), va: zAddress.optional(), backing: z.enum(BACKINGS).optional(), file: z.boolean().optional() })
+  .transform(({ name, va, backing, file, ...f }, ctx) => ({ ...toRange(f, ctx), name, va, ...(backing ? { backing } : {}), ...(file ? { file } : {}) }));
+
+/** What `--device` accepts: a PCI address, `platform:NAME`, `group:N`, or `host`. */
+const zAttachmentId = z.union([z.string().regex(/^group:\d+$/), z.literal('host'), zDeviceId]);
 
 export const zIoasState = z.strictObject({
   $schema: z.string().optional(),
@@ -41,9 +64,13 @@ export const zIoasState = z.strictObject({
   /** Host facts inline, or the path of a host file (relative to this file). */
   host: z.union([z.string(), zHostFacts]),
   policy: z.enum(POLICIES).default('iommufd'),
-  attached: z.array(zDeviceId).default([]),
+  attached: z.array(zAttachmentId).default([]),
   allowed: z.array(zRange).default([]),
   mappings: z.array(zMapping).default([]),
+  /** Kernel version, `X.Y` (a release string such as `6.8.0-45-generic` is accepted too). */
+  kernel: z.string().regex(/^v?\d{1,2}\.\d{1,3}([.\-+~][\w.\-+~]*)?$/, 'a kernel version X.Y').optional(),
+  dmaEntryLimit: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  type1: z.enum(['v1', 'v2']).optional(),
 });
 
 /** Whether parsed JSON looks like an IOAS state rather than host facts. */
@@ -65,6 +92,9 @@ export function parseIoasState(data: unknown, file?: string): IoasState {
     attached: raw.attached,
     allowed: raw.allowed.map((r, i) => ({ ...r, source: at(`allowed[${i}]`) })),
     mappings: raw.mappings.map((m, i) => ({ ...m, source: { ...at(`mappings[${i}]`), ...(m.name ? { what: `mapping ${m.name}` } : {}) } })),
+    ...(raw.kernel !== undefined ? { kernel: raw.kernel } : {}),
+    ...(raw.dmaEntryLimit !== undefined ? { dmaEntryLimit: raw.dmaEntryLimit } : {}),
+    ...(raw.type1 !== undefined ? { type1: raw.type1 } : {}),
   };
 }
 

@@ -14,7 +14,7 @@ import { compareRanges, describeRange, type IovaRange, overlaps, sameRange } fro
 import type { Conflict } from '../solver/explain.js';
 import type { ExistingMapping, Problem } from '../solver/problem.js';
 import type { SolveResult } from '../solver/solve.js';
-import { type Layout, type Violation, verifyInSpace } from '../solver/verify.js';
+import { type Layout, type Violation, verifyInSpace } from '../explain/verify.js';
 import { type HoleCategory, holeCategory } from './palette.js';
 
 /** An aperture window: addresses the attached domains translate. */

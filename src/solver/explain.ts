@@ -8,7 +8,7 @@ import { describeProvenance, type Provenance } from '../model/provenance.js';
 import { describeRange, type IovaRange } from '../model/range.js';
 import type { Constraint, PlacementRequest, Problem } from './problem.js';
 import { requestNamed } from './problem.js';
-import { describeBounds, describeHole, describePlacement, describeRequest } from './words.js';
+import { describeBounds, describeHole, describePlacement, describeRequest } from '../explain/words.js';
 
 export interface ExplainedConstraint {
   id: string;

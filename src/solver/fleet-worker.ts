@@ -19,8 +19,8 @@ import { describeRange } from '../model/range.js';
 import { parseHostFacts } from '../model/schema.js';
 import type { FleetItem } from './fleet-source.js';
 import type { FleetHostResult, FleetViolation, FromFleetWorker, ToFleetWorker } from './fleet.js';
-import { type Layout, type Violation, verifyOnHost } from './verify.js';
-import { describePlacement } from './words.js';
+import { type Layout, type Violation, verifyOnHost } from '../explain/verify.js';
+import { describePlacement } from '../explain/words.js';
 
 const port = parentPort;
 if (!port) throw new Error('fleet-worker runs in a worker thread');

@@ -15,7 +15,7 @@ import { toJson } from '../model/serialise.js';
 import { validate } from '../model/validate.js';
 import { compareHostNames, type FleetItem, type Shard, shardOf } from './fleet-source.js';
 import { startWorker } from './threads.js';
-import { type Layout, VIOLATION_KINDS, type ViolationKind } from './verify.js';
+import { type Layout, VIOLATION_KINDS, type ViolationKind } from '../explain/verify.js';
 
 export { fleetFiles, fleetItems } from './fleet-source.js';
 

@@ -12,7 +12,7 @@ import { toRange, validate, zAddress, zRange, zRangeFields } from '../model/vali
 import type { Problem } from './problem.js';
 import type { Placement } from './solve.js';
 import { zPlacementSpec } from './spec.js';
-import type { Layout } from './verify.js';
+import type { Layout } from '../explain/verify.js';
 
 export const LAYOUT_FORMAT = 'iova-solver/layout@1';
 

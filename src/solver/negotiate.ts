@@ -6,7 +6,7 @@
  *   at this base, or within `[base, max]`) and gets a concrete placement or an explanation.
 
  * The hot-plug check, which needs the kernel's attach rules, lives with the IOAS model
- * (`src/allocators/hotplug.ts`).
+ * (`src/ioas/hotplug.ts`).
  */
 import { AddressSpace, type AddressSpaceOptions } from '../model/address-space.js';
 import type { HostFacts } from '../model/host.js';

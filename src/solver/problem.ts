@@ -8,6 +8,7 @@ import type { Hole } from '../model/hole.js';
 import type { Provenance } from '../model/provenance.js';
 import type { IovaRange } from '../model/range.js';
 import type { RangeSet } from '../model/rangeset.js';
+import type { ExistingMapping } from '../explain/verify.js';
 
 export const OBJECTIVES = ['low', 'high', 'fewest-pages', 'free-below-4g', 'compact'] as const;
 /**
@@ -45,11 +46,7 @@ export interface PlacementRequest {
   source: Provenance;
 }
 
-/** An IOAS mapping that exists already: occupied space, not a variable. */
-export interface ExistingMapping extends IovaRange {
-  name: string;
-  source: Provenance;
-}
+export type { ExistingMapping } from '../explain/verify.js';
 
 /** One aperture window of the space, with where it came from. */
 export interface ApertureWindow extends IovaRange {

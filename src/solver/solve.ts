@@ -13,7 +13,7 @@ import { placeGreedy } from './greedy.js';
 import { checkConstraints, type ExactOracle } from './oracle.js';
 import type { Constraint, Problem } from './problem.js';
 import { applyRepair, compareRepairCost, describeChange, type RepairChange, type RepairProposal, singleRequestRepairs } from './repair.js';
-import { certify } from './verify.js';
+import { certify } from './certify.js';
 import { type Z3Engine, z3Engine } from './z3-engine.js';
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseHostFacts } from '../../src/model/schema.js';
 import { parseLayout } from '../../src/solver/layout.js';
-import { verifyLayout } from '../../src/solver/verify.js';
+import { verifyLayout } from '../../src/explain/verify.js';
 import { AMD_GROUP12 } from '../fixtures/hosts.js';
 
 const G = 1n << 30n;

@@ -21,7 +21,7 @@ import type { HostFacts } from '../../model/host.js';
 import { isBdf, normaliseBdf } from '../../model/pci.js';
 import { type IovaRange, WHOLE_SPACE } from '../../model/range.js';
 import type { RangeSet } from '../../model/rangeset.js';
-import type { Layout } from '../../solver/verify.js';
+import type { Layout } from '../../explain/verify.js';
 import { DmaIovaDomain, type DmaIovaPolicyName } from '../dma-iova/domain.js';
 import { MAX_TOP_PFN } from '../dma-iova/pfn.js';
 import { type DeviceBackend, DmaIommuDevice, type DmaIommuDeviceOptions, type DmaIommuMapping } from './device.js';

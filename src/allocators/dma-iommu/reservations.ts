@@ -19,7 +19,7 @@ import type { Hole } from '../../model/hole.js';
 import { describeProvenance } from '../../model/provenance.js';
 import type { IovaRange } from '../../model/range.js';
 import { RangeSet } from '../../model/rangeset.js';
-import type { Layout } from '../../solver/verify.js';
+import type { Layout } from '../../explain/verify.js';
 
 /** One range kept away from allocation. */
 export interface DmaIommuReservation extends IovaRange {

@@ -1,4 +1,4 @@
-import { defaultAttachmentIds, describeStep, Ioas, type InvolvedFact, type IoasPolicy, type IoasResult, type IoasWarning, isIoasPolicy, type MapInfo, type AttachInfo, type Suggestion } from '../../allocators/ioas/index.js';
+import { defaultAttachmentIds, describeStep, Ioas, type InvolvedFact, type IoasPolicy, type IoasResult, type IoasWarning, isIoasPolicy, type MapInfo, type AttachInfo, type Suggestion } from '../../ioas/index.js';
 import { hex, hexGrouped, parseAddress } from '../../model/address.js';
 import { InputError } from '../../model/errors.js';
 import { isIoasStateJson, parseIoasState } from '../../model/ioas-state.js';

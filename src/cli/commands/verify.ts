@@ -2,10 +2,10 @@ import { describeProvenance } from '../../model/provenance.js';
 import { toJson } from '../../model/serialise.js';
 import { InputError } from '../../model/errors.js';
 import { loadLayout } from '../../solver/layout.js';
-import { type VerifyReport, verifyLayout } from '../../solver/verify.js';
+import { type VerifyReport, verifyLayout } from '../../explain/verify.js';
 import { type FleetHostResult, type FleetReport, type FleetShardReport, layoutDigest, verifyFleet } from '../../solver/fleet.js';
 import { fleetFiles, fleetItems, fleetSourceKind, parseShard, type Shard } from '../../solver/fleet-source.js';
-import type { Layout } from '../../solver/verify.js';
+import type { Layout } from '../../explain/verify.js';
 import { type Command, EXIT, type Io, listOption, parseCommandArgs } from '../command.js';
 import { loadHost } from '../inputs.js';
 

@@ -5,10 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Ioas, type IoasPolicy, type Rejected } from '../../src/allocators/ioas/index.js';
+import { Ioas, type IoasPolicy, type Rejected } from '../../src/ioas/index.js';
 import type { ReservedRegionType } from '../../src/model/host.js';
 import { parseHostFacts } from '../../src/model/schema.js';
-import { expectSuggestionsWork } from './fixtures/ioas-helpers.js';
+import { expectSuggestionsWork } from './helpers.js';
 
 const UNIT = 0x400n;
 const TYPES: ReservedRegionType[] = ['direct', 'direct-relaxable', 'reserved', 'msi', 'sw-msi'];

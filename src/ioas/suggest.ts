@@ -2,10 +2,12 @@
  * Candidate fixes for a rejected operation. Candidates are cheap guesses; the IOAS keeps only
  * those that a trial run on a copy of the state accepts, so every suggestion shown works.
  */
-import { alignDown, alignUp, formatSize, hexGrouped, MAX_ADDRESS } from '../../model/address.js';
-import { describeRange, type IovaRange, sameRange, sizeOf } from '../../model/range.js';
-import { RangeSet } from '../../model/rangeset.js';
+import { alignDown, alignUp, formatSize, hexGrouped, MAX_ADDRESS } from '../model/address.js';
+import { describeRange, type IovaRange, sameRange, sizeOf } from '../model/range.js';
+import { RangeSet } from '../model/rangeset.js';
+import { defaultAttachmentIds } from './attachment.js';
 import type { IoasResult, IoasStep, Rejected, Suggestion } from './explanation.js';
+import { has } from './kernel.js';
 import { type MapPlanRequest, span } from './iommufd.js';
 import { MANUAL_OWNER } from './reserved.js';
 import type { IoasCore } from './state.js';
@@ -21,7 +23,7 @@ const HOLE_RULES = new Set(['outside-aperture', 'reserved-overlap', 'area-overla
 export function describeStep(s: IoasStep): string {
   switch (s.op) {
     case 'map':
-      return s.fixed && s.iova !== undefined ? `map ${describeRange(span(s.iova, s.length))}` : `map ${formatSize(s.length)} at an IOVA the kernel picks`;
+      return `${s.file ? `map-file${s.backing ? ` (${s.backing})` : ''}` : 'map'} ${s.fixed && s.iova !== undefined ? describeRange(span(s.iova, s.length)) : `${formatSize(s.length)} at an IOVA the kernel picks`}`;
     case 'unmap':
       return `unmap ${describeRange(span(s.iova, s.length))}`;
     case 'unmap-all':
@@ -40,6 +42,8 @@ export function describeStep(s: IoasStep): string {
       return `raise dma_entry_limit to ${s.limit}`;
     case 'reserve':
       return `reserve ${describeRange({ start: s.start, last: s.last })}`;
+    case 'drop-direct':
+      return `have the firmware stop reporting the direct region ${describeRange({ start: s.start, last: s.last })} for ${s.device} (${s.how})`;
   }
 }
 
@@ -72,20 +76,50 @@ function distance(a: bigint, b: bigint): bigint {
   return a > b ? a - b : b - a;
 }
 
-/** The parts of `r` clear of reserved ranges and mappings, shrunk to `align`. */
-function splitPieces(core: IoasCore, r: IovaRange, align: bigint): IovaRange[] {
-  const clear = RangeSet.single(r.start, r.last).subtract(core.reservedSet.union(core.areaSet));
-  const pieces = clear.ranges
-    .map((p) => ({ start: alignUp(p.start, align), last: alignDown(p.last + 1n, align) - 1n }))
-    .filter((p) => p.start <= p.last);
-  if (pieces.length === 1 && sameRange(pieces[0], r)) return [];
-  return pieces;
+/**
+ * `length` bytes laid from `iova` upwards through the free space, skipping what is in the way:
+ * every piece aligned, the total kept, `offset` the bytes before each piece (for its user address).
+ * Empty when the first free part does not start at `iova` or the space runs out.
+ */
+function keepTotalPieces(core: IoasCore, iova: bigint, length: bigint, align: bigint): Array<IovaRange & { offset: bigint }> {
+  const free = core.reservedSet.union(core.areaSet).complement();
+  const pieces: Array<IovaRange & { offset: bigint }> = [];
+  let left = length;
+  for (const f of free.ranges) {
+    if (left === 0n || pieces.length >= 8) break;
+    if (f.last < iova) continue;
+    const start = alignUp(f.start > iova ? f.start : iova, align);
+    const end = alignDown(f.last + 1n, align);
+    if (pieces.length === 0 && start !== iova) return [];
+    if (end <= start) continue;
+    const take = end - start < left ? end - start : left;
+    pieces.push({ start, last: start + take - 1n, offset: length - left });
+    left -= take;
+  }
+  return left === 0n ? pieces : [];
+}
+
+/**
+ * For a VFIO container without an IOMMU: attach one of the host's devices (its group) first.
+ * Each is tried by the caller; a device the kernel will not let VFIO claim drops out there.
+ */
+export function groupFirstSuggestions(core: IoasCore, then: IoasStep[]): Suggestion[] {
+  return defaultAttachmentIds(core.host)
+    .slice(0, 8)
+    .map((id) => ({ text: `Attach ${id} first (VFIO_GROUP_SET_CONTAINER, then VFIO_SET_IOMMU), then go on`, steps: [{ op: 'attach', device: id }, ...then] }));
 }
 
 export function mapSuggestions(core: IoasCore, req: MapPlanRequest, r: Rejected): Suggestion[] {
   const align = core.alignment;
   const out: Suggestion[] = [];
   const withVa = (va: bigint | undefined) => (va !== undefined ? { va } : {});
+  const same = (): Extract<IoasStep, { op: 'map' }> => ({ op: 'map', length: req.length, fixed: req.fixed, ...(req.iova !== undefined ? { iova: req.iova } : {}), ...withVa(req.va), ...(req.backing ? { backing: req.backing } : {}), ...(req.file ? { file: true } : {}) });
+  if (r.rule === 'no-iommu') return groupFirstSuggestions(core, [same()]);
+  if (r.rule === 'pfnmap-backing' && !req.file && has(core.config.kernel, 'mapFileDmaBuf')) {
+    // The BAR itself, exported by vfio-pci as a dma-buf, at offset 0 of it.
+    const step: IoasStep = { ...same(), va: 0n, backing: 'dma-buf', file: true };
+    return [{ text: 'Export the BAR as a dma-buf (VFIO_DEVICE_FEATURE_DMA_BUF on the vfio-pci device) and map it with IOMMU_IOAS_MAP_FILE, whole, at the same IOVA', steps: [step] }];
+  }
   if (!req.fixed || req.iova === undefined) {
     const auto = (length: bigint): IoasStep => ({ op: 'map', length, fixed: false, ...withVa(req.va) });
     if (r.rule === 'length-alignment') {
@@ -98,7 +132,7 @@ export function mapSuggestions(core: IoasCore, req: MapPlanRequest, r: Rejected)
     return out;
   }
   const iova = req.iova;
-  const at = (start: bigint, length: bigint, va = req.va): IoasStep => ({ op: 'map', iova: start, length, fixed: true, ...withVa(va) });
+  const at = (start: bigint, length: bigint, va = req.va): IoasStep => ({ op: 'map', iova: start, length, fixed: true, ...withVa(va), ...(req.backing ? { backing: req.backing } : {}), ...(req.file ? { file: true } : {}) });
   let length = req.length;
   if (r.rule === 'length-alignment') {
     length = alignUp(req.length, align);
@@ -110,32 +144,64 @@ export function mapSuggestions(core: IoasCore, req: MapPlanRequest, r: Rejected)
       out.push({ text: `Map at ${hexGrouped(c)} instead: the nearest free ${formatSize(align)}-aligned IOVA ${c < iova ? 'below' : 'above'} (${where})`, steps: [at(c, length)] });
     }
   }
-  if (HOLE_RULES.has(r.rule) && iova + length - 1n <= MAX_ADDRESS) {
-    const pieces = splitPieces(core, span(iova, length), align);
-    if (pieces.length > 0) {
-      const steps = pieces.map((p) => at(p.start, sizeOf(p), req.va === undefined ? undefined : req.va + (p.start - iova)));
-      const text =
-        pieces.length > 1
-          ? `Map it as ${pieces.length} pieces around what is in the way: ${pieces.map(describeRange).join(' and ')}`
-          : `Map only ${describeRange(pieces[0])}, the part clear of what is in the way`;
+  // A BAR (pfnmap, dma-buf) is mapped whole or not at all: half a BAR is no use to a peer.
+  const whole = req.backing === 'pfnmap' || req.backing === 'dma-buf';
+  if (HOLE_RULES.has(r.rule) && !whole && iova + length - 1n <= MAX_ADDRESS) {
+    const pieces = keepTotalPieces(core, iova, length, align);
+    if (pieces.length > 1) {
+      const steps = pieces.map((p) => at(p.start, sizeOf(p), req.va === undefined ? undefined : req.va + p.offset));
+      const text = `Map it as ${pieces.length} pieces that keep all ${formatSize(length)}: ${pieces.map((p) => `${describeRange(p)}`).join(', then ')} — the part before what is in the way stays at ${hexGrouped(iova)}, the rest moves past it`;
       out.push({ text, steps });
     }
   }
-  if (r.rule === 'outside-aperture' || r.rule === 'reserved-overlap') {
-    const owners = new Set(r.involved.flatMap((f) => f.owners ?? []).filter((o) => o !== MANUAL_OWNER));
-    for (const owner of owners) {
-      const fact = r.involved.find((f) => f.owners?.includes(owner));
-      const why = fact?.holeKind === 'aperture' ? 'whose domain does not translate the range' : `whose ${fact?.what ?? 'reserved range'} is in the way`;
-      out.push({ text: `Detach ${owner}, ${why}, then map`, steps: [{ op: 'detach', device: owner }, at(iova, length)] });
+  if (PLACEMENT_RULES.has(r.rule) && length > 0n && length <= MAX_ADDRESS) {
+    // A guest that picks IOVAs itself (virtio-iommu, a vIOMMU) must be told where it may: the valid ranges.
+    const valid = core.validSet.ranges.filter((v) => sizeOf(v) >= length);
+    const first = core.reservedSet.union(core.areaSet).complement().lowestFit(length, { align });
+    if (valid.length > 0 && first !== undefined) {
+      const list = valid.slice(0, 3).map(describeRange).join(', ') + (valid.length > 3 ? ` and ${valid.length - 3} more` : '');
+      out.push({
+        text: `If a guest chooses this IOVA (virtio-iommu, vIOMMU), advertise only ${list} as its input range and the rest as reserved regions; its first fit is ${hexGrouped(first)}`,
+        steps: [at(first, length)],
+      });
     }
   }
   if (r.rule === 'area-overlap') {
     const unmaps: IoasStep[] = r.involved.filter((f) => f.fact === 'mapping').map((f) => ({ op: 'unmap', iova: f.range.start, length: sizeOf(f.range) }));
     out.push({ text: `${sentence(unmaps)} first, then map`, steps: [...unmaps, at(iova, length)] });
   }
-  if (r.rule === 'entry-limit') {
-    out.push({ text: `Raise dma_entry_limit to ${core.areas.length + 1}, then map`, steps: [{ op: 'set-dma-entry-limit', limit: core.areas.length + 1 }, at(iova, length)] });
+  if (r.rule === 'entry-limit') out.push(...entryLimitSuggestions(core, req, at(iova, length)));
+  return out;
+}
+
+/**
+ * The container keeps the limit it read at VFIO_SET_IOMMU. Two ways out: merge the new range
+ * with a neighbour it continues (same count), or raise the parameter and re-open the container
+ * (every group leaves, which drops all mappings; they come back, and everything is mapped again).
+ */
+function entryLimitSuggestions(core: IoasCore, req: MapPlanRequest, map: IoasStep): Suggestion[] {
+  const out: Suggestion[] = [];
+  if (req.iova === undefined) return out;
+  const last = req.iova + req.length - 1n;
+  for (const m of core.areas) {
+    const before = m.last + 1n === req.iova;
+    const after = last + 1n === m.start;
+    if (!before && !after) continue;
+    const vaKnown = m.va !== undefined && req.va !== undefined;
+    if (vaKnown && (before ? (m.va as bigint) + sizeOf(m) !== req.va : (req.va as bigint) + req.length !== m.va)) continue;
+    const start = before ? m.start : req.iova;
+    const va = vaKnown ? (before ? m.va : req.va) : undefined;
+    const merged: IoasStep = { op: 'map', iova: start, length: req.length + sizeOf(m), fixed: true, ...(va !== undefined ? { va } : {}) };
+    const note = vaKnown ? '' : ' (the user memory must be contiguous too)';
+    out.push({ text: `Merge it with the adjacent ${describeRange(m)}: unmap that and map ${describeRange({ start, last: start + req.length + sizeOf(m) - 1n })} as one mapping${note}`, steps: [{ op: 'unmap', iova: m.start, length: sizeOf(m) }, merged] });
   }
+  const limit = core.areas.length + 1;
+  const groups = core.attachments.map((a) => a.id);
+  const remap: IoasStep[] = core.areas.map((m) => ({ op: 'map', iova: m.start, length: sizeOf(m), fixed: true, ...(m.va !== undefined ? { va: m.va } : {}) }));
+  out.push({
+    text: `Set vfio_iommu_type1.dma_entry_limit to ${limit} or more and re-open the container (it reads the limit only when it gets its IOMMU): detach ${groups.join(', ')}, attach again, map the ${core.areas.length} mappings again, then this one`,
+    steps: [{ op: 'set-dma-entry-limit', limit }, ...groups.map((device): IoasStep => ({ op: 'detach', device })), ...groups.map((device): IoasStep => ({ op: 'attach', device })), ...remap, map],
+  });
   return out;
 }
 

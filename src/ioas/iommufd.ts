@@ -3,15 +3,16 @@
  * kernel checks them, as pure functions of the state: each returns what the operation would do
  * or the rejection, and changes nothing.
  */
-import { formatSize, hexGrouped, MAX_ADDRESS } from '../../model/address.js';
-import type { Hole } from '../../model/hole.js';
-import type { IoasMapping } from '../../model/ioas-state.js';
-import { describeRange, type IovaRange, overlaps, sizeOf } from '../../model/range.js';
-import { RangeSet } from '../../model/rangeset.js';
+import { formatSize, hexGrouped, MAX_ADDRESS } from '../model/address.js';
+import type { Hole } from '../model/hole.js';
+import type { Backing, IoasMapping } from '../model/ioas-state.js';
+import { describeRange, type IovaRange, overlaps, sizeOf } from '../model/range.js';
+import { RangeSet } from '../model/rangeset.js';
 import type { Attachment } from './attachment.js';
 import { autoIova } from './auto-iova.js';
 import { areaConflict, holeConflict } from './conflicts.js';
-import { allowedFact, describeFact, type InvolvedFact, mappingFact, reject, type Rejected } from './explanation.js';
+import { allowedFact, backingFact, describeFact, type InvolvedFact, type IoasWarning, mappingFact, reject, type Rejected } from './explanation.js';
+import { has, kernelName } from './kernel.js';
 import { holeFact, MANUAL_OWNER } from './reserved.js';
 import type { IoasCore } from './state.js';
 
@@ -21,6 +22,9 @@ export interface MapPlanRequest {
   length: bigint;
   fixed: boolean;
   va?: bigint;
+  backing?: Backing;
+  /** IOMMU_IOAS_MAP_FILE. */
+  file?: boolean;
 }
 
 export interface MapPlan {
@@ -28,6 +32,25 @@ export interface MapPlan {
   length: bigint;
   /** The alignment the placement used (automatic) or required (fixed). */
   alignment: bigint;
+  /** Accepted now, refused later (pages pinned when a domain is attached). */
+  warnings?: IoasWarning[];
+}
+
+/**
+ * Why the pages of this memory cannot be pinned into a domain, with the errno, or undefined when
+ * they can. iommufd pins through GUP (pages.c pfn_reader_user_pin() → pin_user_pages_fast()),
+ * which refuses VM_IO / VM_PFNMAP ranges with -EFAULT (mm/gup.c check_vma_flags()); a file is
+ * pinned with memfd_pin_folios(), which takes shmem and hugetlbfs files only (-EINVAL), until
+ * 6.19 adds dma-bufs (pages.c iopt_map_dmabuf()).
+ */
+export function pinFailure(core: IoasCore, backing: Backing | undefined, file: boolean): { errno: 'EFAULT' | 'EINVAL'; why: string } | undefined {
+  if (!file && backing === 'pfnmap') {
+    return { errno: 'EFAULT', why: 'iommufd pins user pages with GUP, which refuses a VM_PFNMAP range such as an mmap()ed PCI BAR (mm/gup.c check_vma_flags())' };
+  }
+  if (file && backing === 'dma-buf' && !has(core.config.kernel, 'mapFileDmaBuf')) {
+    return { errno: 'EINVAL', why: `IOMMU_IOAS_MAP_FILE of ${kernelName(core.config.kernel)} pins files with memfd_pin_folios(), which takes memfd (shmem or hugetlbfs) files only; dma-bufs are accepted from 6.19` };
+  }
+  return undefined;
 }
 
 /** The facts of a domain: its aperture windows with the geometry's provenance. */
@@ -42,6 +65,15 @@ export function planIommufdMap(core: IoasCore, req: MapPlanRequest): MapPlan | R
   const page = core.config.pageSize;
   const align = core.alignment;
   const what = mapSubject(req);
+  if (req.file) {
+    // iommufd main.c: IOMMU_IOAS_MAP_FILE is in the ioctl table from 6.13; an unknown ioctl number is -ENOTTY.
+    if (!has(core.config.kernel, 'mapFile')) {
+      return reject('map', 'ENOTTY', 'ioctl-missing', `IOMMU_IOAS_MAP_FILE does not exist in ${kernelName(core.config.kernel)}; it arrived in 6.13.`, []);
+    }
+    if (req.backing === 'anonymous' || req.backing === 'pfnmap') {
+      return reject('map', 'EINVAL', 'map-file-backing', `IOMMU_IOAS_MAP_FILE maps a memfd (or from 6.19 a dma-buf); ${req.backing} memory has no such file.`, []);
+    }
+  }
   if (req.iova === MAX_ADDRESS || length === MAX_ADDRESS) {
     return reject('map', 'EOVERFLOW', 'argument-overflow', `${what}: IOVA and length must be below 2^64 - 1 (${hexGrouped(MAX_ADDRESS)}), which IOMMU_IOAS_MAP refuses outright.`, []);
   }
@@ -96,6 +128,19 @@ export function planIommufdMap(core: IoasCore, req: MapPlanRequest): MapPlan | R
       `${what}: the user address ${hexGrouped(va ?? 0n)} sits ${hexGrouped(pageOffset)} into its ${formatSize(page)} page, which is not a multiple of the IOAS alignment ${formatSize(align)}${alignmentWhy(core)}.`,
       domainFacts(core),
     );
+  }
+  const range = span(iova, length);
+  const pin = pinFailure(core, req.backing, req.file ?? false);
+  const backing = req.backing ? backingFact(range, req.backing, { what: `${req.backing} memory`, note: req.file ? 'the file given to IOMMU_IOAS_MAP_FILE' : 'the user address range of the map' }) : undefined;
+  if (pin && backing) {
+    // io_pagetable.c iopt_map_pages() → iopt_fill_domains_pages(): pages are pinned at map time only when a domain exists.
+    if (core.domains.length > 0) return reject('map', pin.errno, 'pfnmap-backing', `${what} cannot be pinned: ${pin.why}.`, [backing, ...domainFacts(core)], backing);
+    const message = `No IOMMU domain is attached, so the pages are not pinned yet and the map is accepted; attaching a device later fails with -${pin.errno} when the kernel pins them: ${pin.why}.`;
+    return { iova, length, alignment: used, warnings: [{ kind: 'deferred', range, fact: backing, message }] };
+  }
+  if (req.file && req.backing === 'dma-buf' && backing) {
+    const message = 'The dma-buf is assumed to come from vfio-pci (VFIO_DEVICE_FEATURE_DMA_BUF) and to cover one physical range; iommufd refuses other exporters and multi-range dma-bufs.';
+    return { iova, length, alignment: used, warnings: [{ kind: 'assumption', range, fact: backing, message }] };
   }
   return { iova, length, alignment: used };
 }
@@ -194,6 +239,20 @@ export function planIommufdAttach(core: IoasCore, att: Attachment): { newDomain:
     const r = reservationConflict(core, h, att.id, 'attach');
     if (r) return r;
   }
+  // io_pagetable.c iopt_table_add_domain() → iopt_fill_domain(): a new domain pins every area's pages.
+  for (const m of core.areas) {
+    const pin = pinFailure(core, m.backing, m.file ?? false);
+    if (!pin || !m.backing) continue;
+    const fact = mappingFact(m);
+    return reject(
+      'attach',
+      pin.errno,
+      'pfnmap-backing',
+      `Attaching ${att.id} brings a new IOMMU domain, which must be filled with every mapping's pages, but the ${describeFact(fact)} is ${m.backing} memory: ${pin.why}.`,
+      [fact, domainFact(att)],
+      fact,
+    );
+  }
   return { newDomain: true };
 }
 
@@ -263,7 +322,7 @@ export function checkIommufdAllow(core: IoasCore, ranges: ReadonlyArray<IovaRang
  * IOMMU_IOAS_UNMAP. The kernel removes covered mappings lowest first and stops at the first
  * one the range cuts, so a failed unmap may already have removed some: `removed` lists them.
  */
-export function planIommufdUnmap(core: IoasCore, iova: bigint, length: bigint): { removed: IoasMapping[]; rejection?: Rejected } {
+export function planIommufdUnmap(core: IoasCore, iova: bigint, length: bigint): { removed: IoasMapping[]; rejection?: Rejected; warnings?: IoasWarning[] } {
   if (iova === 0n && length === MAX_ADDRESS) return { removed: [...core.areas] };
   if (iova === MAX_ADDRESS || length === MAX_ADDRESS) {
     return { removed: [], rejection: reject('unmap', 'EOVERFLOW', 'unmap-overflow', 'IOVA and length must be below 2^64 - 1 (only IOVA 0 with length 2^64 - 1 means "everything").', []) };

@@ -13,12 +13,12 @@ import type { HostFacts } from '../model/host.js';
 import { normaliseBdf, isBdf } from '../model/pci.js';
 import type { Policy } from '../model/policy.js';
 import { overlaps } from '../model/range.js';
-import type { Layout } from '../solver/verify.js';
-import { describeHole, describePlacement } from '../solver/words.js';
-import { defaultAttachmentIds, isIoasPolicy } from './ioas/attachment.js';
-import type { ErrnoName } from './ioas/errno.js';
-import type { IoasWarning, Rejected, Suggestion } from './ioas/explanation.js';
-import { Ioas } from './ioas/ioas.js';
+import type { Layout } from '../explain/verify.js';
+import { describeHole, describePlacement } from '../explain/words.js';
+import { defaultAttachmentIds, isIoasPolicy } from './attachment.js';
+import type { ErrnoName } from './errno.js';
+import type { IoasWarning, Rejected, Suggestion } from './explanation.js';
+import { Ioas } from './ioas.js';
 
 /** A placement of the layout that one of the device's holes overlaps. */
 export interface HotplugCollision {

@@ -21,6 +21,12 @@ export const RULES = {
   'auto-alignment': 'the alignment automatic placement derives is below the IOAS alignment',
   'no-space': 'no free block of the needed size and alignment inside the allowed ranges',
   'entry-limit': "VFIO's per-container mapping limit (dma_entry_limit) is reached",
+  'no-iommu': 'a VFIO container without a group and VFIO_SET_IOMMU answers every IOMMU ioctl with -EINVAL',
+  'pfnmap-backing': 'iommufd pins user pages; a VM_PFNMAP range (a mapped PCI BAR) has none to pin',
+  'map-file-backing': 'IOMMU_IOAS_MAP_FILE takes a memfd (and, from 6.19, a vfio-pci dma-buf) only',
+  'ioctl-missing': 'the ioctl does not exist in this kernel version',
+  'width-fault': 'the Intel IOMMU cannot address the IOVA (intel_iommu_map, before the 5.4 valid-IOVA list)',
+  'copy-not-mapped': 'IOMMU_IOAS_COPY needs the source range fully covered by contiguous mappings',
   // attach
   'domain-page-size': "the new domain's smallest page is larger than the CPU page",
   'alignment-in-use': "existing mappings do not satisfy the new domain's larger minimum page",
@@ -30,6 +36,8 @@ export const RULES = {
   'aperture-allowed': "an allowed range lies outside the new domain's aperture",
   'aperture-disjoint': "the new domain's aperture does not meet the current valid IOVA ranges",
   'no-valid-range': 'attaching would leave no valid IOVA range at all',
+  'require-direct': 'the device has a non-relaxable direct (RMRR / IVMD) region: VFIO and iommufd may not take it from its identity mapping',
+  'replay-alignment': "an existing mapping is not aligned to the new domain's smallest page, so replaying it into the domain fails",
   // allowed ranges
   'allowed-invalid': 'an allowed range must have start < last',
   'allowed-overlap': 'allowed ranges must not overlap each other',
@@ -40,9 +48,13 @@ export const RULES = {
   'unmap-alignment': 'VFIO needs unmap IOVA and size aligned to the smallest page size',
   'partial-unmap': 'an unmap must cover whole mappings; it would cut one',
   'nothing-mapped': 'nothing is mapped in the range',
+  'unmap-all-args': 'VFIO_DMA_UNMAP_FLAG_ALL needs IOVA 0 and size 0',
+  'unmap-flags': 'the unmap flag is unknown to this kernel',
   // queries and options
   'buffer-too-small': 'more IOVA ranges exist than the buffer holds',
   'large-pages-in-use': 'large pages cannot be turned off while domains hold mappings',
+  'option-value': 'IOMMU_OPTION_HUGE_PAGES takes 0 or 1',
+  'option-op': 'IOMMU_OPTION takes the operations SET and GET only',
 } as const;
 
 export type RuleId = keyof typeof RULES;

@@ -4,9 +4,9 @@
  * IOMMU has the mock aperture and 2 KiB pages; IOMMU_TEST_OP_ADD_RESERVED is `addReserved`.
  */
 import { describe, expect, it } from 'vitest';
-import { Ioas } from '../../src/allocators/ioas/index.js';
+import { Ioas } from '../../src/ioas/index.js';
 import { MAX_ADDRESS } from '../../src/model/address.js';
-import { BUFFER, expectErrno, expectOk, fixture, MOCK_APERTURE_LAST, MOCK_APERTURE_START, MOCK_PAGE, mockHost, PAGE, VARIANTS } from './fixtures/ioas-helpers.js';
+import { BUFFER, expectErrno, expectOk, fixture, MOCK_APERTURE_LAST, MOCK_APERTURE_START, MOCK_PAGE, mockHost, PAGE, VARIANTS } from './helpers.js';
 
 const fixed = (iova: bigint, length: bigint, va = BUFFER) => ({ iova, length, fixed: true, va });
 const auto = (length: bigint, va = BUFFER) => ({ length, fixed: false, va });

@@ -3,8 +3,8 @@
  * switch routes to a peer before the IOMMU sees them, and host-bridge windows / dma-ranges gaps
  * that only the DMA API keeps DMA away from.
  */
-import { describeProvenance } from '../../model/provenance.js';
-import { describeRange, intersection, type IovaRange } from '../../model/range.js';
+import { describeProvenance } from '../model/provenance.js';
+import { describeRange, intersection, type IovaRange } from '../model/range.js';
 import type { IoasWarning } from './explanation.js';
 import { holeFact, type OwnedHole } from './reserved.js';
 import type { IoasCore } from './state.js';

@@ -6,15 +6,15 @@
  * The facts are machine-readable (`fact`, `holeKind`, `holeType`, `owners`) so that another
  * checker — the SMT solver — can compare its own blocking constraint with ours.
  */
-import type { HoleKind, HoleType } from '../../model/hole.js';
-import type { IoasMapping } from '../../model/ioas-state.js';
-import { describeProvenance, type Provenance } from '../../model/provenance.js';
-import { describeRange, type IovaRange } from '../../model/range.js';
+import type { HoleKind, HoleType } from '../model/hole.js';
+import type { Backing, IoasMapping } from '../model/ioas-state.js';
+import { describeProvenance, type Provenance } from '../model/provenance.js';
+import { describeRange, type IovaRange } from '../model/range.js';
 import { type ErrnoName, errnoCode } from './errno.js';
 import type { RuleId } from './rules.js';
 
 /** What kind of fact an involved item is. */
-export type FactKind = 'hole' | 'mapping' | 'allowed' | 'domain';
+export type FactKind = 'hole' | 'mapping' | 'allowed' | 'domain' | 'backing';
 
 /** One fact that took part in a decision, with where it came from. */
 export interface InvolvedFact {
@@ -37,7 +37,7 @@ export interface InvolvedFact {
 
 /** One operation on an IOAS; a suggestion is a list of them, applied in order. */
 export type IoasStep =
-  | { op: 'map'; iova?: bigint; length: bigint; fixed: boolean; va?: bigint }
+  | { op: 'map'; iova?: bigint; length: bigint; fixed: boolean; va?: bigint; backing?: Backing; file?: boolean }
   | { op: 'unmap'; iova: bigint; length: bigint }
   | { op: 'unmap-all' }
   | { op: 'attach'; device: string }
@@ -46,7 +46,12 @@ export type IoasStep =
   | { op: 'iova-ranges'; capacity: number }
   | { op: 'set-large-pages'; enabled: boolean }
   | { op: 'set-dma-entry-limit'; limit: number }
-  | { op: 'reserve'; start: bigint; last: bigint };
+  | { op: 'reserve'; start: bigint; last: bigint }
+  /**
+   * Not an ioctl: the firmware (or an ACPI table override) stops reporting a direct region for
+   * the device, which frees it for VFIO and iommufd. Applied to a copy of the host facts.
+   */
+  | { op: 'drop-direct'; device: string; start: bigint; last: bigint; how: string };
 
 /** A way to get what was asked for: every step is accepted when applied in order. */
 export interface Suggestion {
@@ -57,7 +62,12 @@ export interface Suggestion {
 
 /** Something accepted by the kernel that will not behave as the caller expects. */
 export interface IoasWarning {
-  kind: 'p2p' | 'dma-api';
+  /**
+   * `p2p` / `dma-api`: DMA there reaches a peer, not memory. `deferred`: accepted now, refused
+   * when pages are pinned (a device attached later). `assumption`: the answer assumed a fact it
+   * was not given.
+   */
+  kind: 'p2p' | 'dma-api' | 'deferred' | 'assumption';
   /** The part of the mapping concerned. */
   range: IovaRange;
   fact: InvolvedFact;
@@ -70,6 +80,8 @@ export type IoasOperation = 'map' | 'unmap' | 'attach' | 'detach' | 'allow' | 'i
 /** A refused operation and why. */
 export interface Rejected {
   ok: false;
+  /** The kernel version the answer holds for (`6.19`). */
+  kernel: string;
   operation: IoasOperation;
   errno: ErrnoName;
   /** The ioctl's return value, e.g. -22. */
@@ -90,7 +102,7 @@ export interface Rejected {
 }
 
 /** An accepted operation: `T` holds what it produced. */
-export type Accepted<T> = T & { ok: true; warnings: IoasWarning[] };
+export type Accepted<T> = T & { ok: true; warnings: IoasWarning[]; kernel: string };
 
 export type IoasResult<T> = Accepted<T> | Rejected;
 
@@ -113,6 +125,11 @@ function mappingName(m: IoasMapping): string {
   return m.name ? `mapping ${m.name}` : 'mapping';
 }
 
+/** The memory behind a mapping or a map request (`backing` facts). */
+export function backingFact(range: IovaRange, backing: Backing, source: Provenance): InvolvedFact {
+  return { fact: 'backing', range: { start: range.start, last: range.last }, what: `${backing} memory`, source };
+}
+
 export function mappingFact(m: IoasMapping): InvolvedFact {
   return { fact: 'mapping', range: { start: m.start, last: m.last }, what: mappingName(m), source: m.source };
 }
@@ -130,5 +147,5 @@ export function reject(
   involved: InvolvedFact[] = [],
   blocking: InvolvedFact | undefined = involved[0],
 ): Rejected {
-  return { ok: false, operation, errno, code: errnoCode(errno), rule, message, involved, ...(blocking ? { blocking } : {}), suggestions: [], warnings: [] };
+  return { ok: false, kernel: '', operation, errno, code: errnoCode(errno), rule, message, involved, ...(blocking ? { blocking } : {}), suggestions: [], warnings: [] };
 }

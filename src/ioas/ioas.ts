@@ -3,20 +3,22 @@
  * every operation the way the kernel would, and explains every refusal: errno, rule, a sentence,
  * the facts involved with their provenance, and suggestions checked to be accepted.
  */
-import { hexGrouped, MAX_ADDRESS } from '../../model/address.js';
-import { InputError } from '../../model/errors.js';
-import type { Hole } from '../../model/hole.js';
-import type { HostFacts } from '../../model/host.js';
-import type { IoasMapping, IoasState } from '../../model/ioas-state.js';
-import type { Provenance } from '../../model/provenance.js';
-import { describeRange, type IovaRange, sizeOf, WHOLE_SPACE } from '../../model/range.js';
+import { hexGrouped, MAX_ADDRESS } from '../model/address.js';
+import { InputError } from '../model/errors.js';
+import type { Hole } from '../model/hole.js';
+import type { HostFacts } from '../model/host.js';
+import type { Backing, IoasMapping, IoasState } from '../model/ioas-state.js';
+import type { Provenance } from '../model/provenance.js';
+import { describeRange, type IovaRange, sizeOf } from '../model/range.js';
 import { type Attachment, type IoasPolicy, isIoasPolicy, resolveAttachment } from './attachment.js';
 import { type Accepted, type InvolvedFact, type IoasResult, type IoasStep, type IoasWarning, reject, type Rejected, type Suggestion } from './explanation.js';
 import { checkIommufdAllow, checkIommufdReserve, checkLargePagesOff, type MapPlan, type MapPlanRequest, planIommufdAttach, planIommufdMap, planIommufdUnmap } from './iommufd.js';
+import { checkModelled, DEFAULT_KERNEL, formatKernel, has, type KernelVersion, parseKernel } from './kernel.js';
 import { holeFact } from './reserved.js';
+import { checkRequireDirect, requireDirectSuggestions, withoutDirectRegion } from './require-direct.js';
 import { type AllowedRange, IoasCore } from './state.js';
-import { allowSuggestions, attachSuggestions, mapSuggestions, optionSuggestions, reserveSuggestions, type Trial, unmapSuggestions } from './suggest.js';
-import { bytesOf, planVfioAttach, planVfioMap, planVfioUnmap } from './vfio-type1.js';
+import { allowSuggestions, attachSuggestions, groupFirstSuggestions, mapSuggestions, optionSuggestions, reserveSuggestions, type Trial, unmapSuggestions } from './suggest.js';
+import { bytesOf, checkVfioUnmapAll, noIommu, planVfioAttach, planVfioMap, planVfioUnmap } from './vfio-type1.js';
 import { warningsFor, warningsForAttachment } from './warnings.js';
 
 export interface IoasOptions {
@@ -26,8 +28,12 @@ export interface IoasOptions {
   pageSize?: bigint;
   /** Cap on automatic alignment (transparent huge page size); default 2 MiB. */
   hugePageSize?: bigint;
-  /** VFIO type1's per-container mapping limit; default 65535. */
+  /** VFIO type1's dma_entry_limit module parameter when the container gets its IOMMU; default 65535. */
   dmaEntryLimit?: number;
+  /** The kernel version to answer for (`6.8`); default {@link DEFAULT_KERNEL}. */
+  kernel?: string | KernelVersion;
+  /** VFIO type1 interface: `v2` (default) or the original `v1`. */
+  type1?: 'v1' | 'v2';
   /** Search and check suggestions for rejections; default true. */
   suggestions?: boolean;
 }
@@ -40,6 +46,10 @@ export interface MapRequest {
   fixed?: boolean;
   /** The user virtual address mapped; its offset in a page, and for automatic maps its alignment, matter. */
   va?: bigint;
+  /** What backs the user memory; default anonymous memory. */
+  backing?: Backing;
+  /** IOMMU_IOAS_MAP_FILE: map a file (memfd or dma-buf) at offset `va` instead of a user address. */
+  file?: boolean;
   /** A name for messages. */
   name?: string;
   source?: Provenance;
@@ -91,8 +101,8 @@ function isRejected(x: object): x is Rejected {
   return 'ok' in x && x.ok === false;
 }
 
-function accepted<T extends object>(value: T, warnings: IoasWarning[] = []): Accepted<T> {
-  return { ...value, ok: true, warnings };
+function accepted<T extends object>(kernel: KernelVersion, value: T, warnings: IoasWarning[] = []): Accepted<T> {
+  return { ...value, ok: true, warnings, kernel: formatKernel(kernel) };
 }
 
 function checkAddress(value: bigint, what: string): void {
@@ -119,7 +129,11 @@ export class Ioas {
     }
     const limit = options.dmaEntryLimit ?? DEFAULT_DMA_ENTRY_LIMIT;
     checkLimit(limit);
-    return new Ioas(new IoasCore(host, { policy, pageSize, hugePageSize }, limit), options.suggestions ?? true);
+    const kernel = typeof options.kernel === 'object' ? options.kernel : parseKernel(options.kernel ?? DEFAULT_KERNEL);
+    checkModelled(kernel, policy);
+    const type1 = options.type1 ?? 'v2';
+    if (type1 === 'v1' && policy !== 'vfio-type1') throw new InputError('the v1 interface is a VFIO type1 container option');
+    return new Ioas(new IoasCore(host, { policy, pageSize, hugePageSize, kernel, type1 }, limit), options.suggestions ?? true);
   }
 
   /**
@@ -129,7 +143,14 @@ export class Ioas {
   static fromState(state: IoasState, options: IoasOptions = {}): Ioas {
     const policy = options.policy ?? (isIoasPolicy(state.policy) ? state.policy : undefined);
     if (!policy) throw new InputError(`an IOAS state must use policy iommufd or vfio-type1, not ${state.policy}`);
-    const ioas = Ioas.create(state.host, { ...options, policy, suggestions: false });
+    const ioas = Ioas.create(state.host, {
+      ...options,
+      policy,
+      suggestions: false,
+      kernel: options.kernel ?? state.kernel,
+      dmaEntryLimit: options.dmaEntryLimit ?? state.dmaEntryLimit,
+      type1: options.type1 ?? state.type1,
+    });
     state.attached.forEach((id, i) => {
       const r = ioas.attach(id);
       if (!r.ok) throw new InputError(`cannot attach ${id}: ${r.message.replace(/\.$/, '')} (-${r.errno}, ${r.rule})`, { path: `attached[${i}]` });
@@ -141,7 +162,7 @@ export class Ioas {
       if (!r.ok) throw new InputError(`cannot set the allowed ranges: ${r.message.replace(/\.$/, '')} (-${r.errno}, ${r.rule})`, { file: state.allowed[0].source.file, path });
     }
     state.mappings.forEach((m, i) => {
-      const r = ioas.map({ iova: m.start, length: sizeOf(m), fixed: true, va: m.va, name: m.name, source: m.source });
+      const r = ioas.map({ iova: m.start, length: sizeOf(m), fixed: true, va: m.va, backing: m.backing, file: m.file, name: m.name, source: m.source });
       if (!r.ok) {
         const name = m.name ? `mapping ${m.name}` : `mapping ${i}`;
         throw new InputError(`${name} (${describeRange(m)}) cannot be replayed: ${r.message.replace(/\.$/, '')} (-${r.errno}, ${r.rule})`, {
@@ -188,8 +209,14 @@ export class Ioas {
     return !this.core.largePagesDisabled;
   }
 
+  /** The container's mapping limit (copied from the module parameter when it got its IOMMU). */
   get dmaEntryLimit(): number {
     return this.core.dmaEntryLimit;
+  }
+
+  /** The kernel version answers hold for (`6.19`). */
+  get kernel(): string {
+    return formatKernel(this.core.config.kernel);
   }
 
   /** Every range the kernel refuses to map, with who brought it. */
@@ -211,12 +238,17 @@ export class Ioas {
   attach(device: string): IoasResult<AttachInfo> {
     const att = resolveAttachment(this.core.host, this.policy, device);
     if (this.core.attachments.some((a) => a.id === att.id)) throw new InputError(`${att.id} is already attached`);
+    // Claiming the group (VFIO_GROUP_SET_CONTAINER / iommufd bind) comes before any domain is attached.
+    const direct = checkRequireDirect(this.core.host, att.id, this.core.config.kernel);
+    if (direct) return this.rejected(direct, () => requireDirectSuggestions(this.core.host, att.id, direct));
     const plan = this.policy === 'iommufd' ? planIommufdAttach(this.core, att) : planVfioAttach(this.core, att);
     if (isRejected(plan)) return this.rejected(plan, () => attachSuggestions(this.core, att.id, plan, this.trial));
+    // VFIO_SET_IOMMU with the first group: vfio_iommu_type1_open() reads dma_entry_limit now.
+    if (this.policy === 'vfio-type1' && this.core.attachments.length === 0) this.core.dmaEntryLimit = this.core.dmaEntryLimitParameter;
     this.core.attachments = [...this.core.attachments, att];
     this.core.changed();
     const reserved = this.core.reserved.filter((o) => o.owners.includes(att.id)).map((o) => holeFact(o, this.policy));
-    return accepted({ device: att.id, newDomain: plan.newDomain, alignment: this.core.alignment, reserved }, warningsForAttachment(this.core, att.id));
+    return this.ok({ device: att.id, newDomain: plan.newDomain, alignment: this.core.alignment, reserved }, warningsForAttachment(this.core, att.id));
   }
 
   /** Detach; never refused. Under VFIO the last detach drops every mapping. */
@@ -230,7 +262,7 @@ export class Ioas {
       this.core.areas = [];
     }
     this.core.changed();
-    return accepted({ device: att.id, removedDomain: sharing.length === 1, alignment: this.core.alignment, unmapped });
+    return this.ok({ device: att.id, removedDomain: sharing.length === 1, alignment: this.core.alignment, unmapped });
   }
 
   /** IOMMU_IOAS_ALLOW_IOVAS: restrict automatic placement to these ranges (empty: no restriction). */
@@ -245,7 +277,7 @@ export class Ioas {
     if (rejection) return this.rejected(rejection, () => allowSuggestions(this.core, list, rejection));
     this.core.allowed = [...list].sort((a, b) => (a.start < b.start ? -1 : 1));
     this.core.changed();
-    return accepted({ ranges: this.core.allowed.map((a) => ({ start: a.start, last: a.last })) });
+    return this.ok({ ranges: this.core.allowed.map((a) => ({ start: a.start, last: a.last })) });
   }
 
   /** IOMMU_IOAS_MAP (fixed or automatic) or VFIO_IOMMU_MAP_DMA. */
@@ -255,7 +287,18 @@ export class Ioas {
     if (request.iova !== undefined) checkAddress(request.iova, 'IOVA');
     checkAddress(request.length, 'length');
     if (request.va !== undefined) checkAddress(request.va, 'user address');
-    const req: MapPlanRequest = { length: request.length, fixed, ...(fixed ? { iova: request.iova } : {}), ...(request.va !== undefined ? { va: request.va } : {}) };
+    if (request.file && this.policy !== 'iommufd') throw new InputError('IOMMU_IOAS_MAP_FILE is an iommufd ioctl; VFIO type1 maps user addresses only');
+    if (request.backing === 'dma-buf' && !request.file) {
+      throw new InputError('a dma-buf is mapped through IOMMU_IOAS_MAP_FILE (--file); for the user address of an mmap()ed BAR say --backing pfnmap');
+    }
+    const req: MapPlanRequest = {
+      length: request.length,
+      fixed,
+      ...(fixed ? { iova: request.iova } : {}),
+      ...(request.va !== undefined ? { va: request.va } : {}),
+      ...(request.backing ? { backing: request.backing } : {}),
+      ...(request.file ? { file: true } : {}),
+    };
     const plan: MapPlan | Rejected = this.policy === 'iommufd' ? planIommufdMap(this.core, req) : planVfioMap(this.core, req);
     if (isRejected(plan)) {
       const withWarnings = req.iova !== undefined && req.length > 0n && req.iova + req.length - 1n <= MAX_ADDRESS ? warningsFor(this.core, { start: req.iova, last: req.iova + req.length - 1n }) : [];
@@ -267,11 +310,13 @@ export class Ioas {
       last,
       ...(request.name !== undefined ? { name: request.name } : {}),
       ...(request.va !== undefined ? { va: request.va } : {}),
-      source: request.source ?? { what: request.name ? `mapping ${request.name}` : 'mapping', note: `made by an earlier ${this.policy === 'iommufd' ? 'IOMMU_IOAS_MAP' : 'VFIO_IOMMU_MAP_DMA'}` },
+      ...(request.backing ? { backing: request.backing } : {}),
+      ...(request.file ? { file: true } : {}),
+      source: request.source ?? { what: request.name ? `mapping ${request.name}` : 'mapping', note: `made by an earlier ${request.file ? 'IOMMU_IOAS_MAP_FILE' : this.policy === 'iommufd' ? 'IOMMU_IOAS_MAP' : 'VFIO_IOMMU_MAP_DMA'}` },
     };
     this.core.addArea(mapping);
-    const warnings = warningsFor(this.core, mapping);
-    return accepted({ iova: plan.iova, length: plan.length, last, alignment: plan.alignment, automatic: !fixed, mapping }, warnings);
+    const warnings = [...(plan.warnings ?? []), ...warningsFor(this.core, mapping)];
+    return this.ok({ iova: plan.iova, length: plan.length, last, alignment: plan.alignment, automatic: !fixed, mapping }, warnings);
   }
 
   /** IOMMU_IOAS_UNMAP / VFIO_IOMMU_UNMAP_DMA. iommufd's `(0, 2^64 - 1)` unmaps everything. */
@@ -282,14 +327,23 @@ export class Ioas {
     this.core.removeAreas(plan.removed);
     const rejection = plan.rejection;
     if (rejection) return this.rejected(rejection, () => unmapSuggestions(this.core, iova, length, rejection));
-    return accepted({ unmapped: plan.removed, bytes: bytesOf(plan.removed) });
+    return this.ok({ unmapped: plan.removed, bytes: bytesOf(plan.removed) }, plan.warnings ?? []);
   }
 
-  /** Unmap everything: iommufd `(0, 2^64 - 1)`, VFIO's unmap-all flag. */
-  unmapAll(): Accepted<UnmapInfo> {
+  /**
+   * Unmap everything: iommufd `(0, 2^64 - 1)`; VFIO's VFIO_DMA_UNMAP_FLAG_ALL, whose IOVA and
+   * size must both be 0 (they are by default).
+   */
+  unmapAll(iova = 0n, size = 0n): IoasResult<UnmapInfo> {
+    if (this.policy === 'vfio-type1') {
+      const rejection = checkVfioUnmapAll(this.core, iova, size);
+      if (rejection) {
+        return this.rejected(rejection, () => (rejection.rule === 'unmap-all-args' ? [{ text: 'Give IOVA 0 and size 0 with VFIO_DMA_UNMAP_FLAG_ALL', steps: [{ op: 'unmap-all' }] }] : []));
+      }
+    }
     const removed = [...this.core.areas];
     this.core.removeAreas(removed);
-    return accepted({ unmapped: removed, bytes: bytesOf(removed) });
+    return this.ok({ unmapped: removed, bytes: bytesOf(removed) });
   }
 
   /**
@@ -299,7 +353,9 @@ export class Ioas {
    * the capacity does not matter there.
    */
   iovaRanges(capacity?: number): IoasResult<RangesInfo> {
-    const ranges = this.policy === 'vfio-type1' && this.core.attachments.length === 0 ? [WHOLE_SPACE] : [...this.core.validSet.ranges];
+    const none = noIommu(this.core, 'iova-ranges', 'VFIO_IOMMU_GET_INFO');
+    if (none) return this.rejected(none, () => groupFirstSuggestions(this.core, [{ op: 'iova-ranges', capacity: capacity ?? 1 }]));
+    const ranges = [...this.core.validSet.ranges];
     const count = ranges.length;
     if (capacity !== undefined) {
       if (!Number.isSafeInteger(capacity) || capacity < 0) throw new InputError(`capacity ${capacity} is not a count`);
@@ -310,7 +366,23 @@ export class Ioas {
         ]);
       }
     }
-    return accepted({ ranges, alignment: this.core.alignment, count });
+    return this.ok({ ranges, alignment: this.core.alignment, count });
+  }
+
+  /**
+   * iommufd IOMMU_OPTION (op SET) with IOMMU_OPTION_HUGE_PAGES and a raw value: 0 turns large
+   * pages off, 1 on, anything else is -EINVAL (ioas.c iommufd_ioas_option_huge_pages()).
+   */
+  setHugePagesOption(value: bigint): IoasResult<{ alignment: bigint }> {
+    if (this.policy !== 'iommufd') throw new InputError('IOMMU_OPTION_HUGE_PAGES is an iommufd option');
+    if (value !== 0n && value !== 1n) {
+      const r = reject('option', 'EINVAL', 'option-value', `IOMMU_OPTION_HUGE_PAGES takes 0 (off) or 1 (on), not ${value}.`, []);
+      return this.rejected(r, () => [
+        { text: 'Set 0 to turn large pages off', steps: [{ op: 'set-large-pages', enabled: false }] },
+        { text: 'Set 1 to keep large pages on', steps: [{ op: 'set-large-pages', enabled: true }] },
+      ]);
+    }
+    return this.setLargePages(value === 1n);
   }
 
   /** iommufd IOMMU_OPTION_HUGE_PAGES: off forces PAGE_SIZE alignment on everything. */
@@ -322,14 +394,19 @@ export class Ioas {
     }
     this.core.largePagesDisabled = !enabled;
     this.core.changed();
-    return accepted({ alignment: this.core.alignment });
+    return this.ok({ alignment: this.core.alignment });
   }
 
-  /** VFIO type1's dma_entry_limit module parameter (checked at each map). */
-  setDmaEntryLimit(limit: number): Accepted<{ limit: number }> {
+  /**
+   * Change VFIO type1's dma_entry_limit module parameter. A container reads it once, when it
+   * gets its IOMMU (the first group's VFIO_SET_IOMMU), so this reaches this container only
+   * after every group has left it and one is attached again.
+   */
+  setDmaEntryLimit(limit: number): Accepted<{ limit: number; container: number }> {
     checkLimit(limit);
-    this.core.dmaEntryLimit = limit;
-    return accepted({ limit });
+    this.core.dmaEntryLimitParameter = limit;
+    if (this.policy === 'vfio-type1' && this.core.attachments.length === 0) this.core.dmaEntryLimit = limit;
+    return this.ok({ limit, container: this.core.dmaEntryLimit });
   }
 
   /**
@@ -347,14 +424,26 @@ export class Ioas {
     this.core.manual = [...this.core.manual, hole];
     this.core.changed();
     const fact = holeFact({ hole, owners: ['manual'] }, this.policy);
-    return accepted({ reserved: fact });
+    return this.ok({ reserved: fact });
+  }
+
+  /**
+   * A firmware change, not an ioctl: the host stops reporting the direct region `range` for the
+   * attachment `device` (what a BIOS setting or an ACPI table override does). Used to check the
+   * require_direct suggestion.
+   */
+  dropDirectRegion(device: string, range: IovaRange): Accepted<{ device: string }> {
+    const id = resolveAttachment(this.core.host, this.policy, device).id;
+    this.core.host = withoutDirectRegion(this.core.host, id, range);
+    this.core.changed();
+    return this.ok({ device: id });
   }
 
   /** Apply one step (as suggestions list them). */
   apply(step: IoasStep): IoasResult<object> {
     switch (step.op) {
       case 'map':
-        return this.map({ iova: step.iova, length: step.length, fixed: step.fixed, va: step.va });
+        return this.map({ iova: step.iova, length: step.length, fixed: step.fixed, va: step.va, backing: step.backing, file: step.file });
       case 'unmap':
         return this.unmap(step.iova, step.length);
       case 'unmap-all':
@@ -373,12 +462,14 @@ export class Ioas {
         return this.setDmaEntryLimit(step.limit);
       case 'reserve':
         return this.addReserved({ start: step.start, last: step.last });
+      case 'drop-direct':
+        return this.dropDirectRegion(step.device, { start: step.start, last: step.last });
     }
   }
 
   /** Apply steps in order, stopping at the first rejection; the last result. */
   applyAll(steps: readonly IoasStep[]): IoasResult<object> {
-    let last: IoasResult<object> = accepted({});
+    let last: IoasResult<object> = this.ok({});
     for (const step of steps) {
       last = this.apply(step);
       if (!last.ok) break;
@@ -404,7 +495,12 @@ export class Ioas {
     }
   };
 
-  private rejected(r: Rejected, candidates: () => Suggestion[]): Rejected {
+  private ok<T extends object>(value: T, warnings: IoasWarning[] = []): Accepted<T> {
+    return accepted(this.core.config.kernel, value, warnings);
+  }
+
+  private rejected(r0: Rejected, candidates: () => Suggestion[]): Rejected {
+    const r: Rejected = { ...r0, kernel: formatKernel(this.core.config.kernel) };
     if (!this.suggest) return r;
     const seen = new Set<string>();
     const suggestions: Suggestion[] = [];

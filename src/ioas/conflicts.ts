@@ -2,7 +2,7 @@
  * The fact-based conflicts both policies check when a range is mapped or reserved: reserved
  * holes (or the outside of an aperture) and existing mappings. The policies decide the errno.
  */
-import { type IovaRange } from '../../model/range.js';
+import { type IovaRange } from '../model/range.js';
 import type { ErrnoName } from './errno.js';
 import { describeFact, type IoasOperation, mappingFact, reject, type Rejected } from './explanation.js';
 import { holeFact, ownersText } from './reserved.js';

@@ -3,7 +3,7 @@
  * IOAS. The same hole brought by two devices (a shared group's MSI window, a platform region)
  * is one entry with two owners, so that detaching one of them does not free it.
  */
-import { compareHoles, type Hole, kernelEnforces } from '../../model/hole.js';
+import { compareHoles, type Hole, kernelEnforces } from '../model/hole.js';
 import type { Attachment, IoasPolicy } from './attachment.js';
 import type { InvolvedFact } from './explanation.js';
 

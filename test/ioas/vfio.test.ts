@@ -3,10 +3,10 @@
  * and entry-limit errors.
  */
 import { describe, expect, it } from 'vitest';
-import { Ioas } from '../../src/allocators/ioas/index.js';
+import { Ioas } from '../../src/ioas/index.js';
 import { MAX_ADDRESS } from '../../src/model/address.js';
 import { parseHostFacts } from '../../src/model/schema.js';
-import { expectErrno, expectOk, PAGE } from './fixtures/ioas-helpers.js';
+import { expectErrno, expectOk, PAGE } from './helpers.js';
 
 const geometry = (last: string, pages = ['4K', '2M', '1G'], start: string | number = 0) => ({ apertures: [{ start, last }], pageSizes: pages });
 
@@ -20,7 +20,7 @@ const host = parseHostFacts(
         id: 1,
         devices: ['0000:00:02.0'],
         reservedRegions: [
-          { start: '0x3e2e0000', last: '0x3e2fffff', type: 'direct' },
+          { start: '0x3e2e0000', last: '0x3e2fffff', type: 'reserved' },
           { start: '0x7c000000', last: '0x7fffffff', type: 'direct-relaxable' },
         ],
       },
@@ -51,7 +51,7 @@ describe('VFIO_IOMMU_MAP_DMA', () => {
     expect(r.suggestions.length).toBeGreaterThan(0);
   });
 
-  it('refuses a direct region but maps over a direct-relaxable one', () => {
+  it('refuses a reserved region but maps over a direct-relaxable one', () => {
     const r = expectErrno(ioas, ioas.map({ iova: 0x3e2e_0000n, length: PAGE }), 'EINVAL', 'reserved-overlap');
     expect(r.blocking?.source).toMatchObject({ group: 1, path: 'groups[0].reservedRegions[0]', file: 'intel.json' });
     const copy = ioas.clone();
@@ -98,7 +98,7 @@ describe('attaching a group', () => {
     expectOk(ioas.attach('0000:03:00.0'));
     expectOk(ioas.map({ iova: 0x3e20_0000n, length: 0x20_0000n, name: 'fw' }));
     const r = expectErrno(ioas, ioas.attach('0000:00:02.0'), 'EINVAL', 'reserved-mapped');
-    expect(r.blocking).toMatchObject({ holeType: 'direct', source: { group: 1 } });
+    expect(r.blocking).toMatchObject({ holeType: 'reserved', source: { group: 1 } });
     expect(r.suggestions[0].steps).toEqual([{ op: 'unmap', iova: 0x3e20_0000n, length: 0x20_0000n }, { op: 'attach', device: '0000:00:02.0' }]);
   });
 
@@ -146,7 +146,9 @@ describe('attaching a group', () => {
 
   it('reports the valid IOVA list', () => {
     const ioas = vfio();
-    expect(expectOk(ioas.iovaRanges()).ranges).toEqual([{ start: 0n, last: MAX_ADDRESS }]);
+    // container.c vfio_fops_unl_ioctl(): no group, no VFIO_SET_IOMMU, so no IOMMU driver to ask.
+    const none = expectErrno(ioas, ioas.iovaRanges(), 'EINVAL', 'no-iommu');
+    expect(none.suggestions[0].steps[0]).toEqual({ op: 'attach', device: '0000:00:02.0' });
     expectOk(ioas.attach('0000:00:02.0'));
     expect(expectOk(ioas.iovaRanges(1)).ranges).toEqual([
       { start: 0n, last: 0x3e2d_ffffn },

@@ -5,11 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Ioas } from '../../src/allocators/ioas/index.js';
+import { Ioas } from '../../src/ioas/index.js';
 import { InputError } from '../../src/model/errors.js';
 import { parseIoasState } from '../../src/model/ioas-state.js';
 import { parseHostFacts } from '../../src/model/schema.js';
-import { expectErrno, expectOk, MOCK_APERTURE_START, PAGE } from './fixtures/ioas-helpers.js';
+import { expectErrno, expectOk, MOCK_APERTURE_START, PAGE } from './helpers.js';
 
 const G = 1n << 30n;
 const HT_START = 0xfd_0000_0000n;
@@ -34,7 +34,7 @@ const amdHost = parseHostFacts(
     devices: [
       { id: '41:00.0', group: 12 },
       { id: '41:00.1', group: 12 },
-      { id: '42:00.0', group: 13, reservedRegions: [{ start: '0x80000000', last: '0x80ffffff', type: 'direct' }] },
+      { id: '42:00.0', group: 13, reservedRegions: [{ start: '0x80000000', last: '0x80ffffff', type: 'reserved' }] },
     ],
   },
   'amd.json',
@@ -52,18 +52,28 @@ describe('explanations name where a fact came from', () => {
     const texts = r.suggestions.map((s) => s.text);
     expect(texts.some((t) => t.startsWith('Map at 0xfc_ffff_0000'))).toBe(true);
     expect(texts.some((t) => t.startsWith('Map at 0x100_0000_0000'))).toBe(true);
-    expect(texts.some((t) => t.startsWith('Detach 0000:41:00.0'))).toBe(true);
+    // Detaching the device the map is for is no fix (issue 10 item 6).
+    expect(r.suggestions.flatMap((s) => s.steps).some((s) => s.op === 'detach')).toBe(false);
   });
 
-  it('suggests mapping around the hole in two pieces', () => {
+  it('suggests mapping around the hole in two pieces that keep the whole length', () => {
     const ioas = Ioas.create(amdHost);
     expectOk(ioas.attach('0000:41:00.0'));
-    const r = expectErrno(ioas, ioas.map({ iova: HT_START - G, length: 4n * 4n * G }), 'EINVAL', 'reserved-overlap');
+    const r = expectErrno(ioas, ioas.map({ iova: HT_START - G, length: 16n * G, va: 1n << 44n }), 'EINVAL', 'reserved-overlap');
     const split = r.suggestions.find((s) => s.text.startsWith('Map it as 2 pieces'));
+    // The part below the hole stays; the rest moves past the hole, its user address continuing.
     expect(split?.steps).toEqual([
-      { op: 'map', iova: HT_START - G, length: G, fixed: true },
-      { op: 'map', iova: HT_LAST + 1n, length: 16n * G - G - (HT_LAST + 1n - HT_START), fixed: true },
+      { op: 'map', iova: HT_START - G, length: G, fixed: true, va: 1n << 44n },
+      { op: 'map', iova: HT_LAST + 1n, length: 15n * G, fixed: true, va: (1n << 44n) + G },
     ]);
+  });
+
+  it('never splits a BAR: a pfnmap map gets no pieces', () => {
+    const ioas = Ioas.create(amdHost, { policy: 'vfio-type1' });
+    expectOk(ioas.attach('0000:41:00.0'));
+    const r = expectErrno(ioas, ioas.map({ iova: HT_START - G, length: 2n * G, backing: 'pfnmap' }), 'EINVAL', 'reserved-overlap');
+    expect(r.suggestions.some((s) => s.steps.length > 1)).toBe(false);
+    expect(r.suggestions.every((s) => s.steps.every((st) => st.op !== 'map' || st.length === 2n * G))).toBe(true);
   });
 
   it('keeps a region two attachments share until both are gone', () => {
@@ -81,14 +91,16 @@ describe('explanations name where a fact came from', () => {
     expectOk(ioas.map({ iova: 0xfee0_0000n, length: PAGE }));
   });
 
-  it('offers to detach the device whose region is in the way', () => {
+  it('blames the device whose region is in the way, and does not offer to detach it', () => {
     const ioas = Ioas.create(amdHost);
     expectOk(ioas.attach('0000:41:00.0'));
     expectOk(ioas.attach('0000:42:00.0'));
     const r = expectErrno(ioas, ioas.map({ iova: 0x8000_0000n, length: 16n << 20n }), 'EINVAL', 'reserved-overlap');
     expect(r.blocking?.owners).toEqual(['0000:42:00.0']);
-    const detach = r.suggestions.find((s) => s.steps[0].op === 'detach');
-    expect(detach?.steps[0]).toEqual({ op: 'detach', device: '0000:42:00.0' });
+    expect(r.suggestions.some((s) => s.steps.some((st) => st.op === 'detach'))).toBe(false);
+    // The guest-chosen-IOVA advice lists the valid ranges and its first fit works.
+    const guest = r.suggestions.find((s) => s.text.startsWith('If a guest chooses'));
+    expect(guest?.text).toContain('0x0–0x7fff_ffff');
   });
 });
 
@@ -230,7 +242,7 @@ describe('fixed-map argument checks', () => {
  * bus 4), with ACS P2P Request Redirect off — or turned on here.
  */
 function switchHost(redirect: boolean) {
-  const raw = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'ioas', 'switch-host.json'), 'utf8'));
+  const raw = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'switch-host.json'), 'utf8'));
   for (const bridge of raw.pci.bridges) if (bridge.acs) bridge.acs.control = { requestRedirect: redirect, upstreamForwarding: redirect };
   return parseHostFacts({ ...raw, name: redirect ? 'acs' : 'no-acs' }, 'switch-host.json');
 }

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Ioas } from '../../src/allocators/ioas/index.js';
+import { Ioas } from '../../src/ioas/index.js';
 import { hex } from '../../src/model/address.js';
 import { parseHostFacts } from '../../src/model/schema.js';
 import { parsePlacementSpec } from '../../src/solver/spec.js';

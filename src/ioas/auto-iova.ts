@@ -12,9 +12,9 @@
  *    room for the length wins. Both walks use the same fit test, including its quirks: an
  *    aligned start that would pass 2^64 does not fit, nor does one equal to the gap's last byte.
  */
-import { alignUp, lowestSetBit, MAX_ADDRESS, roundUpPowerOfTwo } from '../../model/address.js';
-import type { IovaRange } from '../../model/range.js';
-import { RangeSet } from '../../model/rangeset.js';
+import { alignUp, lowestSetBit, MAX_ADDRESS, roundUpPowerOfTwo } from '../model/address.js';
+import type { IovaRange } from '../model/range.js';
+import { RangeSet } from '../model/rangeset.js';
 
 export interface AutoIovaInput {
   length: bigint;

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Io } from '../../src/cli/command.js';
 import { main } from '../../src/cli/main.js';
 
-const dir = join(import.meta.dirname, 'fixtures', 'ioas');
+const dir = join(import.meta.dirname, 'fixtures');
 const HOST = join(dir, 'amd-host.json');
 const VM = join(dir, 'vm.json');
 

@@ -7,10 +7,10 @@
  * (group regions, device regions, host-wide and platform regions, geometry, peer-to-peer and
  * DMA-API holes) are derived in exactly one place.
  */
-import { AddressSpace } from '../../model/address-space.js';
-import { hex } from '../../model/address.js';
-import { InputError } from '../../model/errors.js';
-import type { HostFacts, IommuGeometry } from '../../model/host.js';
+import { AddressSpace } from '../model/address-space.js';
+import { hex } from '../model/address.js';
+import { InputError } from '../model/errors.js';
+import type { HostFacts, IommuGeometry } from '../model/host.js';
 
 /** The consumers an IOAS can model. */
 export const IOAS_POLICIES = ['iommufd', 'vfio-type1'] as const;

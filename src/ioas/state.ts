@@ -7,14 +7,15 @@
  * `(∩ apertures) − non-relaxable regions`, which is what the union of the attachments'
  * enforced holes leaves free.
  */
-import { lowestSetBit, MAX_ADDRESS } from '../../model/address.js';
-import type { Hole } from '../../model/hole.js';
-import type { HostFacts, IommuGeometry } from '../../model/host.js';
-import type { IoasMapping } from '../../model/ioas-state.js';
-import type { Provenance } from '../../model/provenance.js';
-import { compareRanges, type IovaRange, overlaps } from '../../model/range.js';
-import { RangeSet } from '../../model/rangeset.js';
+import { lowestSetBit, MAX_ADDRESS } from '../model/address.js';
+import type { Hole } from '../model/hole.js';
+import type { HostFacts, IommuGeometry } from '../model/host.js';
+import type { IoasMapping } from '../model/ioas-state.js';
+import type { Provenance } from '../model/provenance.js';
+import { compareRanges, type IovaRange, overlaps } from '../model/range.js';
+import { RangeSet } from '../model/rangeset.js';
 import type { Attachment, IoasPolicy } from './attachment.js';
+import type { KernelVersion } from './kernel.js';
 import { isEnforced, type OwnedHole, ownedHoles } from './reserved.js';
 
 export interface IoasConfig {
@@ -23,6 +24,10 @@ export interface IoasConfig {
   pageSize: bigint;
   /** The largest alignment automatic placement uses (HPAGE_SIZE with THP, else PAGE_SIZE). */
   hugePageSize: bigint;
+  /** The kernel the rules are answered for. */
+  kernel: KernelVersion;
+  /** VFIO type1 interface version the container was opened with (VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU). */
+  type1: 'v1' | 'v2';
 }
 
 export type AllowedRange = IovaRange & { source: Provenance };
@@ -44,7 +49,8 @@ interface Derived {
 }
 
 export class IoasCore {
-  readonly host: HostFacts;
+  /** Replaced only by a firmware step of a suggestion (a copy of the facts without a region). */
+  host: HostFacts;
   readonly config: IoasConfig;
   attachments: Attachment[] = [];
   /** Reservations added by hand (iommufd only). */
@@ -54,18 +60,26 @@ export class IoasCore {
   areas: IoasMapping[] = [];
   /** iommufd IOMMU_OPTION_HUGE_PAGES = 0: everything aligned to PAGE_SIZE. */
   largePagesDisabled = false;
-  /** VFIO type1 dma_entry_limit. */
+  /**
+   * VFIO type1: the container's limit, copied from the module parameter when it got its IOMMU
+   * (vfio_iommu_type1_open() sets dma_avail = dma_entry_limit); a later change of the parameter
+   * does not reach it.
+   */
   dmaEntryLimit: number;
+  /** The vfio_iommu_type1 dma_entry_limit module parameter now. */
+  dmaEntryLimitParameter: number;
   private derived?: Derived;
 
   constructor(host: HostFacts, config: IoasConfig, dmaEntryLimit: number) {
     this.host = host;
     this.config = config;
     this.dmaEntryLimit = dmaEntryLimit;
+    this.dmaEntryLimitParameter = dmaEntryLimit;
   }
 
   clone(): IoasCore {
     const copy = new IoasCore(this.host, this.config, this.dmaEntryLimit);
+    copy.dmaEntryLimitParameter = this.dmaEntryLimitParameter;
     copy.attachments = [...this.attachments];
     copy.manual = [...this.manual];
     copy.allowed = [...this.allowed];
