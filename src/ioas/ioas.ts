@@ -197,8 +197,9 @@ export class Ioas {
     return this.core.pageSizes;
   }
 
+  /** The mappings, sorted by start (a snapshot: later changes do not show in it). */
   get mappings(): readonly IoasMapping[] {
-    return this.core.areas;
+    return [...this.core.areas];
   }
 
   get allowed(): readonly AllowedRange[] {

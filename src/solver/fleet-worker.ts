@@ -5,10 +5,10 @@
  * Hosts whose facts are identical apart from their name and the provenance of each fact (where
  * it was read from) get the same verdict: the verdict depends on ranges, kinds, devices and
  * groups, never on `name` or `source` (see verifyOnHost). So a verdict is kept per set of facts
- * and an accepting one is reused: the host is still parsed and validated (so a malformed name
- * or source is reported as for any host), but its address space is not built again. A host
- * that rejects is verified on its own, so that its messages cite its own files and lines; only
- * then are messages formatted.
+ * and an accepting one is reused: of such a host only the name and provenance are validated
+ * (the rest is the same text as a host that validated), and nothing is built. A host that
+ * rejects is verified on its own, so that its messages cite its own files and lines; only then
+ * are messages formatted.
  */
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -16,7 +16,7 @@ import { InputError } from '../model/errors.js';
 import { parseJsonText } from '../model/load.js';
 import { describeProvenance } from '../model/provenance.js';
 import { describeRange } from '../model/range.js';
-import { parseHostFacts } from '../model/schema.js';
+import { parseHostFacts, zHostFacts, zProvenance } from '../model/schema.js';
 import type { FleetItem } from './fleet-source.js';
 import type { FleetHostResult, FleetViolation, FromFleetWorker, ToFleetWorker } from './fleet.js';
 import { type Layout, type Violation, verifyOnHost } from '../explain/verify.js';
@@ -43,13 +43,43 @@ function reasonOf(v: Violation): string {
   }
 }
 
-/** The host's facts as text without its name and without provenance (`source`, `sources`). */
-function factsKey(data: unknown): string {
+/** What a host file says apart from its facts: its name and the provenance of each fact. */
+interface Labels {
+  name: unknown;
+  sources: unknown[];
+  fileSources: unknown;
+}
+
+/**
+ * The host's facts as text, with its name and every provenance value (`source`, and the
+ * top-level `sources` list) replaced by a placeholder, collected into `labels`. Two hosts with
+ * the same key have the same facts, with names and provenance at the same places.
+ */
+function factsKey(data: unknown, labels: Labels): string {
   return JSON.stringify(data, function (this: unknown, key, value: unknown) {
-    if (key === 'source' || key === 'sources') return undefined;
-    if (key === 'name' && this === data) return undefined;
+    if (key === 'source') {
+      labels.sources.push(value);
+      return 1;
+    }
+    if (this === data && key === 'name') {
+      labels.name = value;
+      return 1;
+    }
+    if (this === data && key === 'sources') {
+      labels.fileSources = value;
+      return 1;
+    }
     return value;
   });
+}
+
+const zSources = zHostFacts.shape.sources;
+
+/** Whether the labels are valid where the schema puts them (what parseHostFacts would check of them). */
+function labelsValid(labels: Labels): boolean {
+  if (typeof labels.name !== 'string') return false;
+  if (labels.fileSources !== undefined && !zSources.safeParse(labels.fileSources).success) return false;
+  return labels.sources.every((s) => zProvenance.safeParse(s).success);
 }
 
 function check(item: FleetItem): FleetHostResult {
@@ -65,11 +95,14 @@ function check(item: FleetItem): FleetHostResult {
       }
     }
     const data = parseJsonText(text, file);
+    const labels: Labels = { name: undefined, sources: [], fileSources: undefined };
+    const key = data !== null && typeof data === 'object' && !Array.isArray(data) ? factsKey(data, labels) : undefined;
+    // The same facts as a host that accepted, and valid labels: the same verdict, without
+    // building the host again (anything else takes the full path and its own messages).
+    if (key !== undefined && verdicts.get(key) === true && labelsValid(labels)) return { file, host: labels.name as string, ok: true, violations: [] };
     const host = parseHostFacts(data, file);
-    const key = factsKey(data);
-    if (verdicts.get(key) === true) return { file, host: host.name, ok: true, violations: [] };
     const verdict = verifyOnHost(layout, host);
-    verdicts.set(key, verdict.ok);
+    if (key !== undefined) verdicts.set(key, verdict.ok);
     const violations: FleetViolation[] = verdict.violations.map((v) => ({
       kind: v.kind,
       placement: v.placement,

@@ -77,6 +77,23 @@ describe('fleet sources, grouping and shards', () => {
     expect(broken && 'error' in broken ? broken.error : '').toMatch(/host-0024\.json:1: not valid JSON/);
   });
 
+  it('still refuses a duplicate of an accepting host whose name or provenance is malformed', async () => {
+    const { root, dir } = makeFleet(4);
+    const good = JSON.parse(hostJson(0));
+    const badSource = structuredClone(good);
+    badSource.groups[0].reservedRegions[0].source = { what: 5 };
+    const badName = { ...structuredClone(good), name: 7 };
+    writeFileSync(join(dir, 'host-9000.json'), JSON.stringify(badSource));
+    writeFileSync(join(dir, 'host-9001.json'), JSON.stringify(badName));
+    writeFileSync(join(dir, 'host-9002.json'), JSON.stringify({ ...structuredClone(good), name: 'twin' }));
+    const report = await verifyFleet(parseLayout(LAYOUT), (await import('../../src/solver/fleet-source.js')).fleetFiles(dir), { workers: 1 });
+    const by = (n: string) => report.hosts.find((h) => h.file.endsWith(n));
+    expect(by('host-9000.json')).toMatchObject({ error: expect.stringMatching(/host-9000\.json: at groups\[0\]\.reservedRegions\[0\]\.source\.what/) });
+    expect(by('host-9001.json')).toMatchObject({ error: expect.stringMatching(/host-9001\.json: at name/) });
+    expect(by('host-9002.json')).toMatchObject({ host: 'twin', ok: true });
+    expect(root).toBeTruthy();
+  });
+
   it('reads the same fleet from a tar (ustar, GNU, pax) and from ndjson, with the same verdicts', async () => {
     const { root, dir, layout, names } = makeFleet(60);
     const byDir = JSON.parse((await iova('verify', layout, '--fleet', dir, '--json')).out);
