@@ -13,6 +13,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DmaIommuDomain, DmaIovaDomain, type DmaIovaPolicyName } from '../src/allocators/index.js';
 import { loadHostFile } from '../src/model/load.js';
+import { best, prng } from './common.js';
 import type { Report } from './run.js';
 
 const GRANULE = 4096;
@@ -22,17 +23,6 @@ const PAIRS = 1_000_000;
 const RUNS = 3;
 const POLICIES: DmaIovaPolicyName[] = ['default', 'linux'];
 
-/** mulberry32 with its state in a typed array (no boxed numbers on the way). */
-function prng(seed: number): () => number {
-  const state = new Uint32Array([seed]);
-  return () => {
-    state[0] += 0x6d2b79f5;
-    let t = state[0];
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function newDomain(policy: DmaIovaPolicyName): DmaIovaDomain {
   return new DmaIovaDomain({ granule: GRANULE, startPfn: 1, policy });
@@ -185,15 +175,6 @@ function mapChurn(policy: DmaIovaPolicyName): Timing & { failures: number } {
   return { cpuNs: t.cpuNs / (2 * MAP_PAIRS), wallNs: t.wallNs / (2 * MAP_PAIRS), failures };
 }
 
-/** The best (lowest CPU time) of `runs` results. */
-function best<T extends Timing>(runs: number, make: () => T): T {
-  let top: T | undefined;
-  for (let r = 0; r < runs; r++) {
-    const t = make();
-    if (top === undefined || t.cpuNs < top.cpuNs) top = t;
-  }
-  return top as T;
-}
 
 const round = (x: number): number => Math.round(x * 10) / 10;
 

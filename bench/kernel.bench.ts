@@ -8,6 +8,7 @@
 import { loadavg } from 'node:os';
 import { DmaIovaDomain, type DmaIovaPolicyName } from '../src/allocators/index.js';
 import { buildKernelHarness, runKernelHarness, type KernelFigure } from './kernel/build.js';
+import { best, prng } from './common.js';
 import type { Report } from './run.js';
 
 const LIVE = 4096;
@@ -15,17 +16,6 @@ const LIMIT32 = 2 ** 20 - 1;
 const PAIRS = Number(process.env.IOVA_BENCH_PAIRS ?? 1_000_000);
 const RUNS = 3;
 
-/** mulberry32 (the harness has the same one in C). */
-function prng(seed: number): () => number {
-  const state = new Uint32Array([seed]);
-  return () => {
-    state[0] += 0x6d2b79f5;
-    let t = state[0];
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const cpuNs = (): number => {
   const u = process.cpuUsage();
@@ -33,7 +23,8 @@ const cpuNs = (): number => {
 };
 
 interface Result {
-  nsPerOp: number;
+  /** CPU ns per op. */
+  cpuNs: number;
   wallNsPerOp: number;
   failures: number;
 }
@@ -62,7 +53,7 @@ export function churn(policy: DmaIovaPolicyName, maxSize: number, fast: boolean,
   const wall = Number(process.hrtime.bigint() - w0);
   const bad = d.check();
   if (bad !== undefined) throw new Error(`${policy}: allocator broken after churn: ${bad}`);
-  return { nsPerOp: cpu / (2 * pairs), wallNsPerOp: wall / (2 * pairs), failures };
+  return { cpuNs: cpu / (2 * pairs), wallNsPerOp: wall / (2 * pairs), failures };
 }
 
 /**
@@ -118,14 +109,6 @@ function stepsTree(d: DmaIovaDomain, pfns: Float64Array, sizes: Int32Array, vict
   return failures;
 }
 
-function best(make: () => Result): Result {
-  let top: Result | undefined;
-  for (let r = 0; r < RUNS; r++) {
-    const t = make();
-    if (top === undefined || t.nsPerOp < top.nsPerOp) top = t;
-  }
-  return top as Result;
-}
 
 const round = (x: number): number => Math.round(x * 100) / 100;
 
@@ -140,13 +123,13 @@ export async function run(report: Report): Promise<void> {
   for (const w of workloads) {
     const c = kernel.get(w.workload);
     for (const policy of ['linux', 'default'] as const) {
-      const r = best(() => churn(policy, w.maxSize, w.fast));
+      const r = best(RUNS, () => churn(policy, w.maxSize, w.fast));
       const cNs = c === undefined ? undefined : Number(c.ns_per_op);
-      const ratio = cNs ? r.nsPerOp / cNs : undefined;
+      const ratio = cNs ? r.cpuNs / cNs : undefined;
       report({
         workload: w.workload,
         policy,
-        ns_per_op: round(r.nsPerOp),
+        ns_per_op: round(r.cpuNs),
         wall_ns_per_op: round(r.wallNsPerOp),
         ...(c ? { kernel_c_ns_per_op: cNs as number, ratio_to_c: round(ratio as number) } : { kernel_c: built.ok ? 'missing' : 'skipped' }),
         ...(w.target !== undefined && ratio !== undefined ? { target_ratio: w.target, meets_target: ratio <= w.target } : {}),
