@@ -3,9 +3,10 @@
  *
  * The guest boots with the NIC (0000:43:00.0) assigned; its layout is solved against the NIC's
  * holes only. Later a USB controller (0000:05:00.3, IOMMU group 5) is hot-plugged: its group
- * has a direct-mapped region at 0xa8f0_0000 that lies inside the guest's 2.75 GiB of low RAM, so the attach is
- * refused — with the errno the kernel would return and the region named. Solving the layout
- * with the hot-pluggable device's holes up front avoids the problem.
+ * has a direct (identity) region at 0xa8f0_0000, inside the guest's 2.75 GiB of low RAM. Since
+ * 6.5 the kernel refuses to let VFIO or iommufd claim such a device at all (require_direct,
+ * -EINVAL), whatever the layout: solving the layout with the device's holes up front removes the
+ * collision, but only the firmware (the IVMD entry) can free the device — the check says which.
  */
 import { checkHotplug, hexGrouped, layoutOf, loadHostFile, parsePlacementSpec, solve } from '../src/index.js';
 import { here, type Print, runIfMain } from './lib.js';
@@ -28,8 +29,9 @@ export async function main(print: Print) {
     for (const p of result.placements) print(`  ${p.name.padEnd(9)} ${hexGrouped(p.iova)}–${hexGrouped(p.last)}`);
     const layout = layoutOf(problem, result.placements);
     const check = checkHotplug({ ...layout, devices: [NIC] }, host, USB);
-    print(`  hot-plug ${USB}: ${check.ok ? 'attaches' : `refused (-${check.errno})`}: ${check.message}`);
+    print(`  hot-plug ${USB}: ${check.ok ? 'attaches' : `refused (-${check.errno}, ${check.rule})`}: ${check.message}`);
     for (const c of check.collisions) print(`    collision: ${c.message}`);
+    for (const s of check.suggestions) print(`    fix: ${s.text}`);
     checks.push(check);
   }
   return checks;

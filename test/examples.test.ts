@@ -30,12 +30,16 @@ describe('examples', () => {
     expect(lines.join('\n')).toMatch(/`ram-above-4g` \(126 GiB at 0x1_0000_0000\) is not inside an aperture window \(0x0–0xf_ffff_ffff\): 36-bit aperture/);
   });
 
-  it('4: hot-plug — refused with EADDRINUSE naming group 5, accepted once the layout knew it', async () => {
+  it('4: hot-plug — a device with a direct region is refused (require_direct, -EINVAL) whatever the layout; the fix is in the firmware', async () => {
     const { lines } = await run('04-hotplug.ts');
     expect(lines[1]).toBe('  ram-low   0x0–0xafff_ffff');
-    expect(lines[3]).toMatch(/^ {2}hot-plug 0000:05:00.3: refused \(-EADDRINUSE\): .*direct region 0xa8f0_0000–0xa8ff_ffff \(1 MiB\) of IOMMU group 5/);
+    expect(lines[3]).toMatch(/^ {2}hot-plug 0000:05:00.3: refused \(-EINVAL, require-direct\): .*direct region 0xa8f0_0000–0xa8ff_ffff \(1 MiB\) of IOMMU group 5/);
     expect(lines[4]).toMatch(/collision: `ram-low` \(2816 MiB at 0x0\) overlaps the direct-mapped \(identity\) region 0xa8f0_0000–0xa8ff_ffff/);
-    expect(lines.at(-1)).toBe('  hot-plug 0000:05:00.3: attaches: 0000:05:00.3 can attach: none of its holes touches the layout');
+    expect(lines[5]).toMatch(/fix: Free 0000:05:00.3 from the IVMD entry in the ACPI IVRS table/);
+    // With the device's holes known up front the collision is gone; the claim is still refused.
+    const second = lines.slice(lines.findIndex((l) => l.includes('+ 0000:05:00.3 attached')));
+    expect(second.some((l) => l.includes('collision'))).toBe(false);
+    expect(second.at(-2)).toMatch(/refused \(-EINVAL, require-direct\)/);
   });
 
   it('5: peer-to-peer — the GPU BAR is a hole for the NIC without ACS redirect, and not with it', async () => {

@@ -42,6 +42,8 @@ export interface Layout {
   devices?: string[];
   dmaApiHoles?: boolean;
   existing?: ExistingMapping[];
+  /** The kernel version IOAS answers on this layout (hot-plug checks) are for. */
+  kernel?: string;
 }
 
 export const VIOLATION_KINDS = [

@@ -32,9 +32,33 @@ const HOLE_NOUN: Record<Hole['type'], string> = {
   'iova-zero': 'first IOVA page',
 };
 
+/**
+ * The short name of a hole in IOAS sentences and fact lists (`msi region`, `peer BAR`); the long
+ * noun above is for verification reports. Both live here so that a hole has one vocabulary.
+ */
+export function holeShortName(h: Hole): string {
+  switch (h.kind) {
+    case 'aperture':
+      return 'outside the aperture';
+    case 'reserved-region':
+      return `${h.type} region`;
+    case 'p2p':
+      return h.type === 'peer-bar' ? 'peer BAR' : 'peer bridge window';
+    case 'dma-api':
+      return h.type === 'host-bridge-window' ? 'host-bridge window' : 'dma-ranges gap';
+    default:
+      return h.type;
+  }
+}
+
 /** `the reserved range 0xfd_0000_0000–0xff_ffff_ffff (12 GiB): HyperTransport hole (profile amd-vi)` */
 export function describeHole(hole: Hole): string {
-  return `the ${HOLE_NOUN[hole.type]} ${describeRange(hole)}: ${describeProvenance(hole.source)}`;
+  return `${describeHoleRange(hole)}: ${describeProvenance(hole.source)}`;
+}
+
+/** `the reserved range 0xfd_0000_0000–0xff_ffff_ffff (12 GiB)`, without where it came from. */
+export function describeHoleRange(hole: Hole): string {
+  return `the ${HOLE_NOUN[hole.type]} ${describeRange(hole)}`;
 }
 
 /** `0x0–0xffff_ffff` */

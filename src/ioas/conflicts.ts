@@ -3,8 +3,8 @@
  * holes (or the outside of an aperture) and existing mappings. The policies decide the errno.
  */
 import { type IovaRange } from '../model/range.js';
-import type { ErrnoName } from './errno.js';
-import { describeFact, type IoasOperation, mappingFact, reject, type Rejected } from './explanation.js';
+import type { ErrnoName } from '../explain/errno.js';
+import { describeFact, type IoasOperation, mappingFact, reject, type Rejected } from '../explain/explanation.js';
 import { holeFact, ownersText } from './reserved.js';
 import type { IoasCore } from './state.js';
 

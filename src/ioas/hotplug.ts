@@ -16,8 +16,9 @@ import { overlaps } from '../model/range.js';
 import type { Layout } from '../explain/verify.js';
 import { describeHole, describePlacement } from '../explain/words.js';
 import { defaultAttachmentIds, isIoasPolicy } from './attachment.js';
-import type { ErrnoName } from './errno.js';
-import type { IoasWarning, Rejected, Suggestion } from './explanation.js';
+import type { ErrnoName } from '../explain/errno.js';
+import type { IoasWarning, Rejected, Suggestion } from '../explain/explanation.js';
+import { summary } from '../explain/render.js';
 import { Ioas } from './ioas.js';
 
 /** A placement of the layout that one of the device's holes overlaps. */
@@ -31,6 +32,8 @@ export interface HotplugCollision {
 
 export interface HotplugCheck {
   device: string;
+  /** The kernel version the answer holds for. */
+  kernel: string;
   /** True when the device attaches and none of its holes touches the layout. */
   ok: boolean;
   /** The attach ioctl's errno under the policy, when the kernel refuses. */
@@ -45,14 +48,15 @@ export interface HotplugCheck {
   suggestions: Suggestion[];
 }
 
-export function checkHotplug(layout: Layout, host: HostFacts, device: string, policy: Policy = layout.policy ?? 'iommufd'): HotplugCheck {
+export function checkHotplug(layout: Layout, host: HostFacts, device: string, policy: Policy = layout.policy ?? 'iommufd', options: { kernel?: string } = {}): HotplugCheck {
   if (!isIoasPolicy(policy)) throw new InputError(`a hot-plug check needs a user-managed IOAS (iommufd or vfio-type1), not ${policy}`);
   const id = isBdf(device) ? normaliseBdf(device) : device;
-  const ioas = Ioas.create(host, { policy, suggestions: true });
+  const kernel = options.kernel ?? layout.kernel;
+  const ioas = Ioas.create(host, { policy, suggestions: true, ...(kernel !== undefined ? { kernel } : {}) });
   const present = (layout.devices ?? defaultAttachmentIds(host)).filter((d) => (isBdf(d) ? normaliseBdf(d) : d) !== id);
   for (const d of present) {
     const r = ioas.attach(d);
-    if (!r.ok) throw new InputError(`the layout's device ${d} does not attach on host ${host.name}: ${r.message} (-${r.errno})`);
+    if (!r.ok) throw new InputError(`the layout's device ${d} does not attach on host ${host.name}: ${summary(r)}`);
   }
   const areas = [
     ...layout.placements.map((p) => ({ name: p.name, start: p.iova, size: p.size })),
@@ -60,7 +64,7 @@ export function checkHotplug(layout: Layout, host: HostFacts, device: string, po
   ];
   for (const a of areas) {
     const r = ioas.map({ iova: a.start, length: a.size, fixed: true, name: a.name });
-    if (!r.ok) throw new InputError(`the layout does not fit host ${host.name} as it is: \`${a.name}\`: ${r.message} (-${r.errno}); run iova verify first`);
+    if (!r.ok) throw new InputError(`the layout does not fit host ${host.name} as it is: \`${a.name}\`: ${summary(r)}; run iova verify first`);
   }
 
   const space = AddressSpace.build(host, { policy, devices: [id], dmaApiHoles: layout.dmaApiHoles });
@@ -78,6 +82,7 @@ export function checkHotplug(layout: Layout, host: HostFacts, device: string, po
     const refused = attached as Rejected;
     return {
       device: id,
+      kernel: ioas.kernel,
       ok: false,
       errno: refused.errno,
       code: refused.code,
@@ -91,6 +96,7 @@ export function checkHotplug(layout: Layout, host: HostFacts, device: string, po
   const misrouted = collisions.filter((c) => !c.enforced);
   return {
     device: id,
+    kernel: ioas.kernel,
     ok: misrouted.length === 0,
     message:
       misrouted.length === 0

@@ -11,11 +11,13 @@ import type { Backing, IoasMapping, IoasState } from '../model/ioas-state.js';
 import type { Provenance } from '../model/provenance.js';
 import { describeRange, type IovaRange, sizeOf } from '../model/range.js';
 import { type Attachment, type IoasPolicy, isIoasPolicy, resolveAttachment } from './attachment.js';
-import { type Accepted, type InvolvedFact, type IoasResult, type IoasStep, type IoasWarning, reject, type Rejected, type Suggestion } from './explanation.js';
-import { checkIommufdAllow, checkIommufdReserve, checkLargePagesOff, type MapPlan, type MapPlanRequest, planIommufdAttach, planIommufdMap, planIommufdUnmap } from './iommufd.js';
-import { checkModelled, DEFAULT_KERNEL, formatKernel, has, type KernelVersion, parseKernel } from './kernel.js';
+import { type Accepted, type InvolvedFact, type IoasResult, type IoasStep, type IoasWarning, reject, type Rejected, type Suggestion } from '../explain/explanation.js';
+import { checkIommufdAllow, checkIommufdReserve, checkLargePagesOff, planCopySource, type MapPlan, type MapPlanRequest, planIommufdAttach, planIommufdMap, planIommufdUnmap } from './iommufd.js';
+import { summary } from '../explain/render.js';
+import { checkModelled, DEFAULT_KERNEL, formatKernel, type KernelVersion, parseKernel } from './kernel.js';
+import { msiReachabilityWarnings } from './msi.js';
 import { holeFact } from './reserved.js';
-import { checkRequireDirect, requireDirectSuggestions, withoutDirectRegion } from './require-direct.js';
+import { checkRequireDirect, requireDirectSuggestions, unscopedDirectWarnings, withoutDirectRegion } from './require-direct.js';
 import { type AllowedRange, IoasCore } from './state.js';
 import { allowSuggestions, attachSuggestions, groupFirstSuggestions, mapSuggestions, optionSuggestions, reserveSuggestions, type Trial, unmapSuggestions } from './suggest.js';
 import { bytesOf, checkVfioUnmapAll, noIommu, planVfioAttach, planVfioMap, planVfioUnmap } from './vfio-type1.js';
@@ -50,6 +52,8 @@ export interface MapRequest {
   backing?: Backing;
   /** IOMMU_IOAS_MAP_FILE: map a file (memfd or dma-buf) at offset `va` instead of a user address. */
   file?: boolean;
+  /** The dma-buf's size, for MAP_FILE range checks. */
+  fileSize?: bigint;
   /** A name for messages. */
   name?: string;
   source?: Provenance;
@@ -154,19 +158,19 @@ export class Ioas {
     });
     state.attached.forEach((id, i) => {
       const r = ioas.attach(id);
-      if (!r.ok) throw new InputError(`cannot attach ${id}: ${r.message.replace(/\.$/, '')} (-${r.errno}, ${r.rule})`, { path: `attached[${i}]` });
+      if (!r.ok) throw new InputError(`cannot attach ${id}: ${summary(r)}`, { path: `attached[${i}]` });
     });
     if (state.allowed.length > 0) {
       const path = state.allowed[0].source.path ?? 'allowed';
       if (policy !== 'iommufd') throw new InputError('vfio-type1 has no allowed ranges (IOMMU_IOAS_ALLOW_IOVAS is iommufd only)', { path });
       const r = ioas.allowIovas(state.allowed);
-      if (!r.ok) throw new InputError(`cannot set the allowed ranges: ${r.message.replace(/\.$/, '')} (-${r.errno}, ${r.rule})`, { file: state.allowed[0].source.file, path });
+      if (!r.ok) throw new InputError(`cannot set the allowed ranges: ${summary(r)}`, { file: state.allowed[0].source.file, path });
     }
     state.mappings.forEach((m, i) => {
       const r = ioas.map({ iova: m.start, length: sizeOf(m), fixed: true, va: m.va, backing: m.backing, file: m.file, name: m.name, source: m.source });
       if (!r.ok) {
         const name = m.name ? `mapping ${m.name}` : `mapping ${i}`;
-        throw new InputError(`${name} (${describeRange(m)}) cannot be replayed: ${r.message.replace(/\.$/, '')} (-${r.errno}, ${r.rule})`, {
+        throw new InputError(`${name} (${describeRange(m)}) cannot be replayed: ${summary(r)}`, {
           file: m.source.file,
           path: m.source.path ?? `mappings[${i}]`,
         });
@@ -250,7 +254,7 @@ export class Ioas {
     this.core.attachments = [...this.core.attachments, att];
     this.core.changed();
     const reserved = this.core.reserved.filter((o) => o.owners.includes(att.id)).map((o) => holeFact(o, this.policy));
-    return this.ok({ device: att.id, newDomain: plan.newDomain, alignment: this.core.alignment, reserved }, warningsForAttachment(this.core, att.id));
+    return this.ok({ device: att.id, newDomain: plan.newDomain, alignment: this.core.alignment, reserved }, [...unscopedDirectWarnings(this.core.host, att.id), ...msiReachabilityWarnings(this.core, att), ...warningsForAttachment(this.core, att.id)]);
   }
 
   /** Detach; never refused. Under VFIO the last detach drops every mapping. */
@@ -300,6 +304,7 @@ export class Ioas {
       ...(request.va !== undefined ? { va: request.va } : {}),
       ...(request.backing ? { backing: request.backing } : {}),
       ...(request.file ? { file: true } : {}),
+      ...(request.fileSize !== undefined ? { fileSize: request.fileSize } : {}),
     };
     const plan: MapPlan | Rejected = this.policy === 'iommufd' ? planIommufdMap(this.core, req) : planVfioMap(this.core, req);
     if (isRejected(plan)) {
@@ -319,6 +324,43 @@ export class Ioas {
     this.core.addArea(mapping);
     const warnings = [...(plan.warnings ?? []), ...warningsFor(this.core, mapping)];
     return this.ok({ iova: plan.iova, length: plan.length, last, alignment: plan.alignment, automatic: !fixed, mapping }, warnings);
+  }
+
+  /**
+   * IOMMU_IOAS_COPY: map into `dst` (another IOAS of the same iommufd, or this one) the pages
+   * mapped here at `srcIova`, at `dstIova` (fixed) or where `dst` places them. The source checks
+   * are iopt_get_pages(); the destination's are those of a map of the same pages.
+   */
+  copy(dst: Ioas, request: { srcIova: bigint; length: bigint; dstIova?: bigint; name?: string }): IoasResult<MapInfo> {
+    if (this.policy !== 'iommufd' || dst.policy !== 'iommufd') throw new InputError('IOMMU_IOAS_COPY copies between iommufd IOASes');
+    checkAddress(request.srcIova, 'source IOVA');
+    checkAddress(request.length, 'length');
+    if (request.dstIova !== undefined) checkAddress(request.dstIova, 'destination IOVA');
+    // ioas.c iommufd_ioas_copy(): a destination IOVA of 2^64 - 1 is -EOVERFLOW before anything else.
+    const source = request.dstIova === MAX_ADDRESS ? reject('copy', 'EOVERFLOW', 'argument-overflow', 'IOMMU_IOAS_COPY refuses a destination IOVA of 2^64 - 1.', []) : planCopySource(this.core, request.srcIova, request.length);
+    if (isRejected(source)) return this.rejected(source, () => []);
+    const r = dst.map({
+      ...(request.dstIova !== undefined ? { iova: request.dstIova, fixed: true } : { fixed: false }),
+      length: request.length,
+      ...(source.va !== undefined ? { va: source.va } : {}),
+      ...(source.backing ? { backing: source.backing } : {}),
+      ...(source.file ? { file: true } : {}),
+      ...(request.name !== undefined ? { name: request.name } : {}),
+      source: { what: request.name ? `mapping ${request.name}` : 'mapping', note: `copied by IOMMU_IOAS_COPY from ${describeRange({ start: request.srcIova, last: request.srcIova + request.length - 1n })}` },
+    });
+    return r.ok ? r : { ...r, operation: 'copy' };
+  }
+
+  /**
+   * Move a device to another IOAS (detach here, attach there; iommufd can replace the attachment
+   * in one step, with the same checks). Refused by `to`, the device stays here.
+   */
+  moveDevice(device: string, to: Ioas): IoasResult<AttachInfo> {
+    if (to === this) throw new InputError('moving a device needs a second IOAS');
+    const att = this.attachment(device);
+    const r = to.attach(att.id);
+    if (r.ok) this.detach(att.id);
+    return r;
   }
 
   /** IOMMU_IOAS_UNMAP / VFIO_IOMMU_UNMAP_DMA. iommufd's `(0, 2^64 - 1)` unmaps everything. */

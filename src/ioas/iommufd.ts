@@ -11,7 +11,7 @@ import { RangeSet } from '../model/rangeset.js';
 import type { Attachment } from './attachment.js';
 import { autoIova } from './auto-iova.js';
 import { areaConflict, holeConflict } from './conflicts.js';
-import { allowedFact, backingFact, describeFact, type InvolvedFact, type IoasWarning, mappingFact, reject, type Rejected } from './explanation.js';
+import { allowedFact, backingFact, describeFact, type InvolvedFact, type IoasWarning, mappingFact, reject, type Rejected } from '../explain/explanation.js';
 import { has, kernelName } from './kernel.js';
 import { holeFact, MANUAL_OWNER } from './reserved.js';
 import type { IoasCore } from './state.js';
@@ -25,6 +25,8 @@ export interface MapPlanRequest {
   backing?: Backing;
   /** IOMMU_IOAS_MAP_FILE. */
   file?: boolean;
+  /** The size of the dma-buf given to IOMMU_IOAS_MAP_FILE, when known. */
+  fileSize?: bigint;
 }
 
 export interface MapPlan {
@@ -72,6 +74,11 @@ export function planIommufdMap(core: IoasCore, req: MapPlanRequest): MapPlan | R
     }
     if (req.backing === 'anonymous' || req.backing === 'pfnmap') {
       return reject('map', 'EINVAL', 'map-file-backing', `IOMMU_IOAS_MAP_FILE maps a memfd (or from 6.19 a dma-buf); ${req.backing} memory has no such file.`, []);
+    }
+    // pages.c iopt_alloc_dmabuf_pages(): the range must lie inside the dma-buf (selftest dmabuf_simple).
+    const start = va ?? 0n;
+    if (req.backing === 'dma-buf' && req.fileSize !== undefined && length > 0n && start + length > req.fileSize && has(core.config.kernel, 'mapFileDmaBuf')) {
+      return reject('map', 'EINVAL', 'file-range', `The range ${hexGrouped(start)} + ${formatSize(length)} runs past the end of the ${formatSize(req.fileSize)} dma-buf.`, []);
     }
   }
   if (req.iova === MAX_ADDRESS || length === MAX_ADDRESS) {
@@ -382,3 +389,42 @@ export function span(start: bigint, length: bigint): IovaRange {
   return { start, last: last > MAX_ADDRESS ? MAX_ADDRESS : last };
 }
 
+
+/**
+ * IOMMU_IOAS_COPY's source side: iopt_get_pages() (io_pagetable.c) needs a length, no wrap, and
+ * the whole range covered by mappings that follow each other without a gap (-ENOENT otherwise).
+ * The copy maps the same pages, so the first piece's user address and backing carry over.
+ */
+export function planCopySource(core: IoasCore, srcIova: bigint, length: bigint): Rejected | { va?: bigint; backing?: Backing; file?: boolean; pieces: IoasMapping[] } {
+  if (srcIova === MAX_ADDRESS || length === MAX_ADDRESS) {
+    return reject('copy', 'EOVERFLOW', 'argument-overflow', 'IOMMU_IOAS_COPY refuses a source IOVA or length of 2^64 - 1.', []);
+  }
+  if (length === 0n) return reject('copy', 'EINVAL', 'length-zero', 'A copy must have a length.', []);
+  if (srcIova + length - 1n > MAX_ADDRESS) {
+    return reject('copy', 'EOVERFLOW', 'iova-wrap', `The source range at ${hexGrouped(srcIova)} of ${formatSize(length)} runs past the end of the 64-bit space.`, []);
+  }
+  const r = span(srcIova, length);
+  const pieces = core.areasOverlapping(r);
+  let next = r.start;
+  for (const m of pieces) {
+    if (m.start > next) break;
+    next = m.last + 1n;
+  }
+  if (pieces.length === 0 || pieces[0].start > r.start || next <= r.last) {
+    const gap = next <= r.last ? { start: next, last: r.last } : r;
+    return reject(
+      'copy',
+      'ENOENT',
+      'copy-not-mapped',
+      `The source range ${describeRange(r)} is not wholly mapped: nothing is mapped at ${hexGrouped(pieces.length === 0 || pieces[0].start > r.start ? r.start : gap.start)}; IOMMU_IOAS_COPY copies existing mappings only.`,
+      pieces.map(mappingFact),
+    );
+  }
+  const first = pieces[0];
+  return {
+    pieces,
+    ...(first.va !== undefined ? { va: first.va + (srcIova - first.start) } : {}),
+    ...(first.backing ? { backing: first.backing } : {}),
+    ...(first.file ? { file: first.file } : {}),
+  };
+}

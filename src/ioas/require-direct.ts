@@ -15,8 +15,9 @@
  * Relaxable regions (USB and graphics RMRRs, `direct-relaxable`) do not count.
  */
 import type { HostFacts, ReservedRegion } from '../model/host.js';
+import { describeProvenance, withDefaults } from '../model/provenance.js';
 import { describeRange, type IovaRange } from '../model/range.js';
-import { describeFact, type InvolvedFact, reject, type Rejected, type Suggestion } from './explanation.js';
+import { describeFact, type InvolvedFact, type IoasWarning, reject, type Rejected, type Suggestion } from '../explain/explanation.js';
 import { BOUNDARIES, has, type KernelVersion, kernelName, NotModelledError } from './kernel.js';
 
 /** The non-relaxable direct regions of the group (and devices) an attachment claims. */
@@ -34,16 +35,27 @@ export function directRegions(host: HostFacts, id: string): ReservedRegion[] {
   }
   for (const g of host.groups) if (g.devices.some((x) => devices.has(x))) groups.add(g.id);
   for (const d of host.devices) if (d.group !== undefined && groups.has(d.group)) devices.add(d.id);
+  // Each region says whose it is (the facts file may leave that to the list it sits in).
   const regions = [
-    ...host.groups.filter((g) => groups.has(g.id)).flatMap((g) => g.reservedRegions),
-    ...host.devices.filter((d) => devices.has(d.id)).flatMap((d) => d.reservedRegions),
+    ...host.groups.filter((g) => groups.has(g.id)).flatMap((g) => g.reservedRegions.map((r) => ({ ...r, source: withDefaults(r.source, { group: g.id }) }))),
+    ...host.devices.filter((d) => devices.has(d.id)).flatMap((d) => d.reservedRegions.map((r) => ({ ...r, source: withDefaults(r.source, { device: d.id }) }))),
   ];
   return regions.filter((r) => r.type === 'direct');
 }
 
-/** Host-wide direct regions: the device they belong to is not known (an RMRR read without its scope). */
-export function unscopedDirectRegions(host: HostFacts): ReservedRegion[] {
-  return host.reservedRegions.filter((r) => r.type === 'direct');
+/**
+ * Host-wide direct regions: the device they belong to is not known (an RMRR read without its
+ * scope). The attach is not refused for them, but the answer says what it assumed.
+ */
+export function unscopedDirectWarnings(host: HostFacts, id: string): IoasWarning[] {
+  return host.reservedRegions
+    .filter((r) => r.type === 'direct')
+    .map((r) => ({
+      kind: 'assumption' as const,
+      range: { start: r.start, last: r.last },
+      fact: directFact(r, id),
+      message: `The direct region ${describeRange(r)} (${describeProvenance(r.source)}) names no device; it is assumed not to belong to ${id}. If it does, the kernel refuses to let VFIO or iommufd claim ${id} (require_direct).`,
+    }));
 }
 
 function directFact(r: ReservedRegion, owner: string): InvolvedFact {
@@ -103,12 +115,13 @@ export function requireDirectSuggestions(host: HostFacts, id: string, r: Rejecte
 
 /** A copy of the host facts without the direct region `range` of the attachment's group and devices. */
 export function withoutDirectRegion(host: HostFacts, id: string, range: IovaRange): HostFacts {
-  const keep = (r: ReservedRegion) => !(r.type === 'direct' && r.start === range.start && r.last === range.last);
-  const scoped = new Set(directRegions(host, id).map((r) => r.source));
-  const drop = (r: ReservedRegion) => scoped.has(r.source) && !keep(r);
+  const scoped = directRegions(host, id);
+  const groups = new Set(scoped.map((r) => r.source.group).filter((g) => g !== undefined));
+  const devices = new Set(scoped.map((r) => r.source.device).filter((d) => d !== undefined));
+  const drop = (r: ReservedRegion) => r.type === 'direct' && r.start === range.start && r.last === range.last;
   return {
     ...host,
-    groups: host.groups.map((g) => ({ ...g, reservedRegions: g.reservedRegions.filter((r) => !drop(r)) })),
-    devices: host.devices.map((d) => ({ ...d, reservedRegions: d.reservedRegions.filter((r) => !drop(r)) })),
+    groups: host.groups.map((g) => (groups.has(g.id) ? { ...g, reservedRegions: g.reservedRegions.filter((r) => !drop(r)) } : g)),
+    devices: host.devices.map((d) => (devices.has(d.id) ? { ...d, reservedRegions: d.reservedRegions.filter((r) => !drop(r)) } : d)),
   };
 }

@@ -5,7 +5,8 @@
  */
 import { compareHoles, type Hole, kernelEnforces } from '../model/hole.js';
 import type { Attachment, IoasPolicy } from './attachment.js';
-import type { InvolvedFact } from './explanation.js';
+import type { InvolvedFact } from '../explain/explanation.js';
+import { holeShortName } from '../explain/words.js';
 
 /** The owner of reservations added by hand (the iommufd self-test's ADD_RESERVED). */
 export const MANUAL_OWNER = 'manual';
@@ -34,28 +35,12 @@ export function isEnforced(policy: IoasPolicy): (h: Hole) => boolean {
   return (h) => kernelEnforces(h.kind, policy);
 }
 
-/** The short name of a hole in sentences. */
-export function holeWhat(h: Hole): string {
-  switch (h.kind) {
-    case 'aperture':
-      return 'outside the aperture';
-    case 'reserved-region':
-      return `${h.type} region`;
-    case 'p2p':
-      return h.type === 'peer-bar' ? 'peer BAR' : 'peer bridge window';
-    case 'dma-api':
-      return h.type === 'host-bridge-window' ? 'host-bridge window' : 'dma-ranges gap';
-    default:
-      return h.type;
-  }
-}
-
 export function holeFact(o: OwnedHole, policy: IoasPolicy): InvolvedFact {
   const h = o.hole;
   return {
     fact: 'hole',
     range: { start: h.start, last: h.last },
-    what: holeWhat(h),
+    what: holeShortName(h),
     holeKind: h.kind,
     holeType: h.type,
     enforced: kernelEnforces(h.kind, policy),

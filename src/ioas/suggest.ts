@@ -3,13 +3,13 @@
  * those that a trial run on a copy of the state accepts, so every suggestion shown works.
  */
 import { alignDown, alignUp, formatSize, hexGrouped, MAX_ADDRESS } from '../model/address.js';
-import { describeRange, type IovaRange, sameRange, sizeOf } from '../model/range.js';
+import { describeRange, type IovaRange, sizeOf } from '../model/range.js';
 import { RangeSet } from '../model/rangeset.js';
-import { defaultAttachmentIds } from './attachment.js';
-import type { IoasResult, IoasStep, Rejected, Suggestion } from './explanation.js';
+import { defaultAttachmentIds, HOST_ATTACHMENT } from './attachment.js';
+import type { IoasResult, IoasStep, Rejected, Suggestion } from '../explain/explanation.js';
+import { describeStep } from '../explain/render.js';
 import { has } from './kernel.js';
-import { type MapPlanRequest, span } from './iommufd.js';
-import { MANUAL_OWNER } from './reserved.js';
+import type { MapPlanRequest } from './iommufd.js';
 import type { IoasCore } from './state.js';
 
 /** Runs steps on a copy of the IOAS: the last step's result, or the first failure. */
@@ -18,34 +18,6 @@ export type Trial = (steps: readonly IoasStep[]) => IoasResult<unknown> | undefi
 /** Rules a different IOVA can cure. */
 const PLACEMENT_RULES = new Set(['iova-alignment', 'length-alignment', 'outside-aperture', 'reserved-overlap', 'area-overlap', 'iova-wrap', 'argument-overflow']);
 const HOLE_RULES = new Set(['outside-aperture', 'reserved-overlap', 'area-overlap']);
-
-/** One line for a step, for suggestion texts. */
-export function describeStep(s: IoasStep): string {
-  switch (s.op) {
-    case 'map':
-      return `${s.file ? `map-file${s.backing ? ` (${s.backing})` : ''}` : 'map'} ${s.fixed && s.iova !== undefined ? describeRange(span(s.iova, s.length)) : `${formatSize(s.length)} at an IOVA the kernel picks`}`;
-    case 'unmap':
-      return `unmap ${describeRange(span(s.iova, s.length))}`;
-    case 'unmap-all':
-      return 'unmap everything';
-    case 'attach':
-      return `attach ${s.device}`;
-    case 'detach':
-      return `detach ${s.device}`;
-    case 'allow':
-      return s.ranges.length === 0 ? 'clear the allowed ranges' : `set the allowed ranges to ${s.ranges.map(describeRange).join(', ')}`;
-    case 'iova-ranges':
-      return `ask again with room for ${s.capacity} ranges`;
-    case 'set-large-pages':
-      return `turn large pages ${s.enabled ? 'on' : 'off'}`;
-    case 'set-dma-entry-limit':
-      return `raise dma_entry_limit to ${s.limit}`;
-    case 'reserve':
-      return `reserve ${describeRange({ start: s.start, last: s.last })}`;
-    case 'drop-direct':
-      return `have the firmware stop reporting the direct region ${describeRange({ start: s.start, last: s.last })} for ${s.device} (${s.how})`;
-  }
-}
 
 function sentence(steps: readonly IoasStep[]): string {
   const text = steps.map(describeStep).join(', then ');
@@ -225,7 +197,10 @@ export function attachSuggestions(core: IoasCore, device: string, r: Rejected, t
   }
   if (result?.ok && steps.length > 0) out.push({ text: `${sentence(steps)}, then attach ${device}`, steps: [...steps, attach] });
   if (r.rule === 'aperture-disjoint' || r.rule === 'no-valid-range') {
-    for (const other of core.attachments) out.push({ text: `Detach ${other.id}, whose domain narrows the valid IOVA ranges, then attach ${device}`, steps: [{ op: 'detach', device: other.id }, attach] });
+    // The host itself is never detached; another device can move to an IOAS of its own.
+    for (const other of core.attachments.filter((a) => a.id !== HOST_ATTACHMENT)) {
+      out.push({ text: `Move ${other.id}, whose domain narrows the valid IOVA ranges, to an IOAS of its own (detach it here), then attach ${device}`, steps: [{ op: 'detach', device: other.id }, attach] });
+    }
   }
   return out;
 }

@@ -18,7 +18,7 @@ import { describeRange, intersection, type IovaRange, sizeOf } from '../model/ra
 import { RangeSet } from '../model/rangeset.js';
 import type { Attachment } from './attachment.js';
 import { areaConflict, holeConflict, type Intro, introText } from './conflicts.js';
-import { describeFact, type InvolvedFact, type IoasOperation, type IoasWarning, mappingFact, reject, type Rejected } from './explanation.js';
+import { describeFact, type InvolvedFact, type IoasOperation, type IoasWarning, mappingFact, reject, type Rejected } from '../explain/explanation.js';
 import { domainFact, type MapPlan, type MapPlanRequest, mapSubject, span } from './iommufd.js';
 import { has, kernelName, NotModelledError } from './kernel.js';
 import { holeFact, isEnforced } from './reserved.js';

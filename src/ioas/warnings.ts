@@ -5,7 +5,7 @@
  */
 import { describeProvenance } from '../model/provenance.js';
 import { describeRange, intersection, type IovaRange } from '../model/range.js';
-import type { IoasWarning } from './explanation.js';
+import type { IoasWarning } from '../explain/explanation.js';
 import { holeFact, type OwnedHole } from './reserved.js';
 import type { IoasCore } from './state.js';
 

@@ -8,7 +8,7 @@ import { describeProvenance, type Provenance } from '../model/provenance.js';
 import { describeRange, type IovaRange } from '../model/range.js';
 import type { Constraint, PlacementRequest, Problem } from './problem.js';
 import { requestNamed } from './problem.js';
-import { describeBounds, describeHole, describePlacement, describeRequest } from '../explain/words.js';
+import { describeBounds, describeHole, describeHoleRange, describePlacement, describeRequest } from '../explain/words.js';
 
 export interface ExplainedConstraint {
   id: string;
@@ -16,6 +16,8 @@ export interface ExplainedConstraint {
   /** The request the constraint is about (and the other one, for relations). */
   requests: string[];
   text: string;
+  /** The text without its detail (which windows, where a hole came from), for lists of rules. */
+  brief: string;
   /** The hole or mapping avoided, for `hole` and `existing`. */
   range?: IovaRange;
   source?: Provenance;
@@ -34,6 +36,13 @@ export function explainCore(problem: Problem, core: readonly Constraint[], minim
 }
 
 export function explainConstraint(problem: Problem, c: Constraint): ExplainedConstraint {
+  const full = explainInFull(problem, c);
+  const name = `\`${c.request}\``;
+  const brief = c.kind === 'aperture' ? `${name} must lie inside an aperture window` : c.kind === 'hole' ? `${name} must avoid ${describeHoleRange(c.hole)}` : full.text;
+  return { ...full, brief };
+}
+
+function explainInFull(problem: Problem, c: Constraint): Omit<ExplainedConstraint, 'brief'> {
   const r = requestNamed(problem, c.request);
   const name = `\`${c.request}\``;
   const base = { id: c.id, kind: c.kind, requests: 'other' in c ? [c.request, c.other] : [c.request] };
@@ -94,7 +103,7 @@ function headline(problem: Problem, core: readonly Constraint[]): string {
   const requests = names.map((n) => requestNamed(problem, n));
   if (requests.length === 1) return singleHeadline(problem, requests[0], core);
   const list = requests.map((r) => describeRequest(r.name, r.size));
-  const rules = core.map((c) => explainConstraint(problem, c).text.replace(/: .*$/, ''));
+  const rules = core.map((c) => explainConstraint(problem, c).brief);
   return `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]} cannot all be placed: ${rules.join('; ')}`;
 }
 

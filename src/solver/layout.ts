@@ -39,6 +39,7 @@ export const zLayout = z.strictObject({
   policy: z.enum(POLICIES).optional(),
   devices: z.array(z.string()).optional(),
   dmaApiHoles: z.boolean().optional(),
+  kernel: z.string().regex(/^v?\d{1,2}\.\d{1,3}([.\-+~][\w.\-+~]*)?$/, 'a kernel version X.Y').optional(),
   existing: z
     .array(z.strictObject({ ...zRangeFields, name: z.string().optional() }).transform(({ name, ...f }, ctx) => ({ ...toRange(f, ctx), name })))
     .default([]),
@@ -58,6 +59,7 @@ export function parseLayout(data: unknown, file?: string): Layout {
     policy: raw.policy,
     devices: raw.devices,
     dmaApiHoles: raw.dmaApiHoles,
+    ...(raw.kernel !== undefined ? { kernel: raw.kernel } : {}),
     existing: raw.existing.map((m, i) => ({
       start: m.start,
       last: m.last,
@@ -77,6 +79,7 @@ function layoutOfFixedSpec(data: unknown, file?: string): Layout {
     policy: spec.policy,
     devices: spec.devices,
     dmaApiHoles: spec.dmaApiHoles,
+    ...(spec.kernel !== undefined ? { kernel: spec.kernel } : {}),
     existing: spec.existing.map((m, i) => ({ start: m.start, last: m.last, name: m.name ?? `existing[${i}]`, source: { what: 'existing mapping', path: `existing[${i}]`, ...(file ? { file } : {}) } })),
     placements: spec.requests.map((r, i) => {
       const iova = r.fixed ?? r.identity;
@@ -96,6 +99,7 @@ export function layoutOf(problem: Problem, placements: readonly Placement[]): La
     devices: problem.devices,
     dmaApiHoles: problem.space.dmaApiHolesIncluded,
     existing: problem.existing,
+    ...(problem.kernel !== undefined ? { kernel: problem.kernel } : {}),
     placements: placements.map((p) => {
       const r = byName.get(p.name);
       return { name: p.name, iova: p.iova, size: p.size, align: r && r.ownAlign > 1n ? r.ownAlign : undefined, dmaBits: r?.dmaBits, within: r?.within?.ranges };
@@ -110,6 +114,7 @@ export function layoutToJson(layout: Layout): unknown {
     policy: layout.policy,
     devices: layout.devices,
     dmaApiHoles: layout.dmaApiHoles,
+    ...(layout.kernel !== undefined ? { kernel: layout.kernel } : {}),
     existing: (layout.existing ?? []).map((m) => ({ name: m.name, start: hex(m.start), last: hex(m.last) })),
     placements: layout.placements.map((p) => ({
       name: p.name,

@@ -64,6 +64,8 @@ export interface Problem {
   windows: ApertureWindow[];
   /** Where the spec came from, for messages. */
   source: Provenance;
+  /** The kernel version the spec names (for IOAS answers built on it). */
+  kernel?: string;
 }
 
 /**

@@ -54,6 +54,8 @@ export const zPlacementSpec = z.strictObject({
   existing: z.array(zExisting).default([]),
   requests: z.array(zRequest).min(1),
   objective: z.enum(OBJECTIVES).default('low'),
+  /** The kernel version the IOAS answers (hot-plug checks) are for, `X.Y`. */
+  kernel: z.string().regex(/^v?\d{1,2}\.\d{1,3}([.\-+~][\w.\-+~]*)?$/, 'a kernel version X.Y').optional(),
 });
 
 export type PlacementSpecInput = z.input<typeof zPlacementSpec>;
@@ -148,6 +150,7 @@ export function problemFromSpec(raw: RawSpec, space: AddressSpace, file?: string
     })),
     objective: raw.objective,
     windows,
+    ...(raw.kernel !== undefined ? { kernel: raw.kernel } : {}),
     source: { what: 'placement spec', ...(file ? { file } : {}) },
   };
 }

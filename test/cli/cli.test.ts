@@ -129,7 +129,7 @@ describe('iova solve, verify and check-attach on files', () => {
 
   it('checks a hot-plug against a layout: the new device collides with a placement', async () => {
     const dir = tmp();
-    const withRmrr = { ...host, groups: [...host.groups, { id: 13, devices: ['0000:42:00.0'], reservedRegions: [{ start: '0x80000000', last: '0x800fffff', type: 'direct' }] }] };
+    const withRmrr = { ...host, groups: [...host.groups, { id: 13, devices: ['0000:42:00.0'], reservedRegions: [{ start: '0x80000000', last: '0x800fffff', type: 'reserved' }] }] };
     const hostFile = join(dir, 'host.json');
     writeFileSync(hostFile, JSON.stringify(withRmrr));
     const layout = join(dir, 'layout.json');
@@ -143,6 +143,10 @@ describe('iova solve, verify and check-attach on files', () => {
     expect(json.collisions[0].hole.start).toBe('0x80000000');
     const vfio = JSON.parse((await iova('check-attach', layout, '--host', hostFile, '--device', '0000:42:00.0', '--json', '--policy', 'vfio-type1')).out);
     expect(vfio.errno).toBe('EINVAL');
+    // A non-relaxable direct region (an RMRR) keeps the device from being claimed at all (6.5+).
+    writeFileSync(hostFile, JSON.stringify({ ...withRmrr, groups: withRmrr.groups.map((g) => (g.id === 13 ? { ...g, reservedRegions: [{ ...g.reservedRegions[0], type: 'direct' }] } : g)) }));
+    const direct = JSON.parse((await iova('check-attach', layout, '--host', hostFile, '--device', '0000:42:00.0', '--json')).out);
+    expect(direct).toMatchObject({ kernel: '6.19', errno: 'EINVAL', rule: 'require-direct' });
   });
 });
 

@@ -180,3 +180,74 @@ describe('iommufd_ioas.no_domain ioas_align_change', () => {
     expectErrno(ioas, ioas.setLargePages(false), 'EINVAL', 'large-pages-in-use');
   });
 });
+
+/** The self-test's BUFFER_SIZE: 16 CPU pages. */
+const BUFFER_SIZE = 16n * PAGE;
+
+describe.each(VARIANTS)('iommufd_ioas.$name copy and option', ({ domains }) => {
+  it('copy_sweep: a mock-page copy from every offset; outside the mapping is ENOENT (iopt_get_pages)', () => {
+    const { ioas } = fixture(domains);
+    const dst = Ioas.create(mockHost());
+    const last = MOCK_APERTURE_START + BUFFER_SIZE - (domains > 0 ? 1n : 2n);
+    expectOk(ioas.map(fixed(MOCK_APERTURE_START, last - MOCK_APERTURE_START + 1n)));
+    let copies = 0;
+    for (let iova = MOCK_APERTURE_START - PAGE; iova <= last; iova += 511n) {
+      const r = ioas.copy(dst, { srcIova: iova, length: MOCK_PAGE, dstIova: MOCK_APERTURE_START });
+      if (iova < MOCK_APERTURE_START || iova + MOCK_PAGE - 1n > last) {
+        const refused = expectErrno(ioas, r, 'ENOENT', 'copy-not-mapped');
+        expect(refused.operation).toBe('copy');
+      } else {
+        expectOk(r);
+        expectOk(dst.unmap(MOCK_APERTURE_START, MOCK_PAGE));
+        copies++;
+      }
+    }
+    expect(copies).toBeGreaterThan(50);
+  });
+
+  it('ioas_option_huge_pages: GET 1, SET 0, GET 0, SET 2 is EINVAL, SET 1', () => {
+    const { ioas } = fixture(domains);
+    expect(ioas.largePages).toBe(true);
+    expectOk(ioas.setHugePagesOption(0n));
+    expect(ioas.largePages).toBe(false);
+    expectErrno(ioas, ioas.setHugePagesOption(2n), 'EINVAL', 'option-value');
+    expectOk(ioas.setHugePagesOption(1n));
+  });
+});
+
+describe('iommufd_mock_domain copies', () => {
+  it('user_copy: pages mapped in an IOAS without domains copy into one with a mock domain', () => {
+    const src = Ioas.create(mockHost());
+    const at = expectOk(src.map(auto(BUFFER_SIZE))).iova;
+    const { ioas: dst } = fixture(1);
+    const r = expectOk(src.copy(dst, { srcIova: at, length: BUFFER_SIZE, dstIova: MOCK_APERTURE_START }));
+    // The copy carries the source's user address, so the mock domain's alignment checks it too.
+    expect(r.mapping.va).toBe(BUFFER);
+  });
+
+  it('copies across adjacent mappings, not across a gap; a copy takes the destination rules (EEXIST)', () => {
+    const { ioas } = fixture(1);
+    expectOk(ioas.map(fixed(MOCK_APERTURE_START, PAGE)));
+    expectOk(ioas.map(fixed(MOCK_APERTURE_START + PAGE, PAGE, BUFFER + PAGE)));
+    expectOk(ioas.map(fixed(MOCK_APERTURE_START + 3n * PAGE, PAGE)));
+    expectOk(ioas.copy(ioas, { srcIova: MOCK_APERTURE_START, length: 2n * PAGE, dstIova: MOCK_APERTURE_START + 8n * PAGE }));
+    expectErrno(ioas, ioas.copy(ioas, { srcIova: MOCK_APERTURE_START, length: 4n * PAGE, dstIova: MOCK_APERTURE_START + 16n * PAGE }), 'ENOENT', 'copy-not-mapped');
+    expectErrno(ioas, ioas.copy(ioas, { srcIova: MOCK_APERTURE_START, length: PAGE, dstIova: MOCK_APERTURE_START + 3n * PAGE }), 'EEXIST', 'area-overlap');
+    expectErrno(ioas, ioas.copy(ioas, { srcIova: MOCK_APERTURE_START, length: 0n }), 'EINVAL', 'length-zero');
+    expectErrno(ioas, ioas.copy(ioas, { srcIova: MAX_ADDRESS, length: PAGE }), 'EOVERFLOW', 'argument-overflow');
+  });
+});
+
+describe('iommufd_ioas dmabuf_simple (MAP_FILE with a dma-buf, 6.19)', () => {
+  it('refuses an empty range and ranges past the dma-buf (EINVAL); maps the whole of it', () => {
+    const size = 4n * PAGE;
+    for (const { domains } of VARIANTS) {
+      const { ioas } = fixture(domains);
+      const file = (start: bigint, length: bigint) => ioas.map({ length, va: start, fixed: false, file: true, backing: 'dma-buf', fileSize: size });
+      expectErrno(ioas, file(0n, 0n), 'EINVAL', 'length-zero');
+      expectErrno(ioas, file(size, size), 'EINVAL', 'file-range');
+      expectErrno(ioas, file(0n, size + 1n), 'EINVAL', 'file-range');
+      expectOk(file(0n, size));
+    }
+  });
+});

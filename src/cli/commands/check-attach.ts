@@ -27,6 +27,7 @@ Options:
   --host HOST         the host, for a layout file
   --policy P          iommufd or vfio-type1 (default: the layout's, else iommufd)
   --timeout MS        solver time limit when a spec has to be solved first
+  --kernel X.Y        answer for this kernel version (default: the newest modelled, named in the answer)
   --json              print {"device","ok","errno","collisions":[…],"message"}
   -h, --help          this text
 
@@ -42,6 +43,7 @@ const command: Command = {
       host: { type: 'string' },
       policy: { type: 'string' },
       timeout: { type: 'string' },
+      kernel: { type: 'string' },
       json: { type: 'boolean' },
     });
     if (positionals.length !== 1) throw new InputError('give exactly one spec or layout file (see: iova check-attach --help)');
@@ -65,7 +67,7 @@ const command: Command = {
       layout = parseLayout(data, file);
       host = await loadHost([values.host]);
     }
-    const check = checkHotplug(layout, host, values.device, values.policy ? policyOption(values.policy) : undefined);
+    const check = checkHotplug(layout, host, values.device, values.policy ? policyOption(values.policy) : undefined, values.kernel !== undefined ? { kernel: values.kernel } : {});
     io.out(values.json ? toJson(checkJson(check)) : checkText(check));
     return check.ok ? EXIT.ok : EXIT.rejected;
   },
@@ -76,6 +78,7 @@ export default command;
 function checkJson(c: HotplugCheck) {
   return {
     device: c.device,
+    kernel: c.kernel,
     ok: c.ok,
     errno: c.errno ?? null,
     code: c.code ?? 0,
@@ -94,7 +97,7 @@ function checkJson(c: HotplugCheck) {
 
 function checkText(c: HotplugCheck): string {
   const head = c.ok ? 'OK' : c.errno ? `REFUSED (-${c.errno}, ${c.rule})` : 'ATTACHES, BUT DMA WOULD BE MISROUTED';
-  const lines = [`${head}: ${c.message}`];
+  const lines = [`${head} (Linux ${c.kernel}): ${c.message}`];
   if (c.collisions.length > 0) lines.push('Collisions:');
   for (const x of c.collisions) lines.push(`  - ${x.message}${x.enforced ? '' : '  [not refused by the kernel]'}`);
   if (c.suggestions.length > 0) lines.push('Would work instead:');

@@ -1,25 +1,28 @@
-import { defaultAttachmentIds, describeStep, Ioas, type InvolvedFact, type IoasPolicy, type IoasResult, type IoasWarning, isIoasPolicy, type MapInfo, type AttachInfo, type Suggestion } from '../../ioas/index.js';
-import { hex, hexGrouped, parseAddress } from '../../model/address.js';
+import { explainJson, explainText, summary } from '../../explain/render.js';
+import { defaultAttachmentIds, Ioas, type IoasPolicy, type IoasResult, isIoasPolicy, type MapInfo, type AttachInfo } from '../../ioas/index.js';
+import { hexGrouped, parseAddress } from '../../model/address.js';
 import { InputError } from '../../model/errors.js';
-import { isIoasStateJson, parseIoasState } from '../../model/ioas-state.js';
+import { type Backing, BACKINGS, isIoasStateJson, parseIoasState } from '../../model/ioas-state.js';
+import { DEFAULT_KERNEL, parseKernel } from '../../ioas/kernel.js';
+import { isJsonPath, loadHost } from '../inputs.js';
 import { readJsonFile } from '../../model/load.js';
-import { describeProvenance } from '../../model/provenance.js';
-import { describeRange, sizeOf } from '../../model/range.js';
 import { parseHostFacts } from '../../model/schema.js';
 import { toJson } from '../../model/serialise.js';
 import { type Command, EXIT, listOption, parseCommandArgs } from '../command.js';
 import { table } from '../table.js';
 
-const help = `Usage: iova explain map <host.json | ioas.json> --length L (--iova X | --va V | --auto) [options]
-       iova explain attach <host.json | ioas.json> --device BDF [options]
+const help = `Usage: iova explain map <host.json | ioas.json | sources…> --length L (--iova X | --va V | --auto) [options]
+       iova explain attach <host.json | ioas.json | sources…> --device BDF [options]
 
 What the kernel would answer to one map (IOMMU_IOAS_MAP, VFIO_IOMMU_MAP_DMA) or one device
 attach, and why: the errno, the rule broken, the facts involved with where each came from,
 and suggestions that have been checked to be accepted.
 
-The state: a host file (from \`iova import\`) starts an empty IOAS; for a map, the devices named
-by --device are attached first (default: every device of the host). An IOAS-state file
-(host, policy, attached, allowed, mappings) gives the whole state; --device then attaches more.
+The state: a host file (from \`iova import\`), or raw sources as \`iova ranges\` takes them (a
+sysfs root, reserved_regions, lspci -vvv, /proc/iomem, dmesg), starts an empty IOAS; for a map,
+the devices named by --device are attached first (default: every device of the host). An
+IOAS-state file (host, policy, attached, allowed, mappings, kernel, dmaEntryLimit) gives the
+whole state; --device then attaches more. Every answer names the kernel version it holds for.
 
 Options:
   --iova X          IOVA of a fixed map (FIXED_IOVA); --fixed says so explicitly
@@ -27,10 +30,17 @@ Options:
   --va V            the user address mapped; without --iova the kernel places the map
                     (iommufd), keeping V's alignment and offset in its page
   --auto            the kernel places the map, no user address known
+  --backing KIND    what backs the mapped memory: anonymous (default), memfd, hugetlb,
+                    pfnmap (an mmap()ed PCI BAR), dma-buf (with --file)
+  --file            IOMMU_IOAS_MAP_FILE: --va is then the offset in the memfd or dma-buf
   --policy P        iommufd or vfio-type1 (default: the state file's, else iommufd)
+  --kernel X.Y      answer for this kernel version (default: the state file's, else ${DEFAULT_KERNEL});
+                    versions the rules were not checked for are refused as not modelled
+  --dma-entry-limit N  vfio_iommu_type1's dma_entry_limit when the container got its IOMMU
   --device A,B      map: devices to attach first; attach: the device (or group:N) to attach
-  --json            {"accepted","errno","code","rule","message","involved","suggestion",
-                    "alternatives","warnings"} with addresses as 0x… strings
+  --json            {"accepted","kernel","errno","code","rule","message","involved","suggestion",
+                    "alternatives","warnings"} with addresses as 0x… strings and each fact's
+                    provenance (file, line, path, group, device)
   -h, --help        this text
 
 Exit codes: 0 accepted, 1 rejected, 2 bad input.`;
@@ -47,34 +57,43 @@ const command: Command = {
       auto: { type: 'boolean' },
       policy: { type: 'string' },
       device: { type: 'string', multiple: true },
+      backing: { type: 'string' },
+      file: { type: 'boolean' },
+      kernel: { type: 'string' },
+      'dma-entry-limit': { type: 'string' },
       json: { type: 'boolean' },
     });
-    const [what, file, ...extra] = positionals;
+    const [what, ...operands] = positionals;
     if (what !== 'map' && what !== 'attach') throw new InputError('say what to explain: "iova explain map …" or "iova explain attach …" (see: iova explain --help)');
-    if (file === undefined) throw new InputError('name a host file or an IOAS-state file');
-    if (extra.length > 0) throw new InputError(`unexpected operand "${extra[0]}"`);
+    if (operands.length === 0) throw new InputError('name a host file, an IOAS-state file, or sources to import');
+    const file = operands[0];
     const policy = policyOf(values.policy);
     const devices = listOption(values.device);
-    const data = readJsonFile(file);
+    const options = {
+      ...(policy ? { policy } : {}),
+      ...(values.kernel !== undefined ? { kernel: parseKernel(values.kernel) } : {}),
+      ...(values['dma-entry-limit'] !== undefined ? { dmaEntryLimit: countOption('--dma-entry-limit', values['dma-entry-limit']) } : {}),
+    };
+    const data = operands.length === 1 && isJsonPath(file) ? readJsonFile(file) : undefined;
 
     let ioas: Ioas;
     let first: string[];
-    if (isIoasStateJson(data)) {
+    if (data !== undefined && isIoasStateJson(data)) {
       try {
-        ioas = Ioas.fromState(parseIoasState(data, file), { policy });
+        ioas = Ioas.fromState(parseIoasState(data, file), options);
       } catch (error) {
         throw error instanceof InputError ? error.inFile(file) : error;
       }
       first = what === 'map' ? devices ?? [] : [];
     } else {
-      const host = parseHostFacts(data, file);
-      ioas = Ioas.create(host, { policy });
+      const host = data !== undefined ? parseHostFacts(data, file) : await loadHost(operands);
+      ioas = Ioas.create(host, options);
       first = what === 'map' ? devices ?? defaultAttachmentIds(host) : [];
     }
     for (const id of first) {
       if (ioas.attached.includes(id)) continue;
       const r = ioas.attach(id);
-      if (!r.ok) throw new InputError(`cannot attach ${id} before the map: ${r.message.replace(/\.$/, '')} (-${r.errno}, ${r.rule})`, { file });
+      if (!r.ok) throw new InputError(`cannot attach ${id} before the map: ${summary(r)}`, { file });
     }
 
     let result: IoasResult<MapInfo | AttachInfo>;
@@ -82,13 +101,13 @@ const command: Command = {
     if (what === 'map') {
       const request = mapRequest(values);
       result = ioas.map(request);
-      subject = request.fixed ? `fixed map at ${hexGrouped(request.iova ?? 0n)}` : 'automatic map';
+      subject = `${request.file ? 'MAP_FILE' : request.fixed ? 'fixed map' : 'automatic map'}${request.fixed ? ` at ${hexGrouped(request.iova ?? 0n)}` : ''}`;
     } else {
       if (!devices || devices.length !== 1) throw new InputError('name the one device to attach with --device');
       result = ioas.attach(devices[0]);
       subject = `attach ${devices[0]}`;
     }
-    io.out(values.json ? toJson(explainJson(result)) : explainText(result, subject, ioas.policy));
+    io.out(values.json ? toJson(explainJson(result)) : explainText(result, subject, ioas.policy, table));
     return result.ok ? EXIT.ok : EXIT.rejected;
   },
 };
@@ -101,7 +120,19 @@ function policyOf(value: string | undefined): IoasPolicy | undefined {
   return value;
 }
 
-function mapRequest(values: { iova?: string; length?: string; va?: string; fixed?: boolean; auto?: boolean }) {
+function countOption(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InputError(`${flag} must be a count, not "${value.slice(0, 40)}"`);
+  return n;
+}
+
+function backingOf(value: string | undefined): Backing | undefined {
+  if (value === undefined) return undefined;
+  if (!(BACKINGS as readonly string[]).includes(value)) throw new InputError(`unknown --backing "${value.slice(0, 40)}"; expected one of ${BACKINGS.join(', ')}`);
+  return value as Backing;
+}
+
+function mapRequest(values: { iova?: string; length?: string; va?: string; fixed?: boolean; auto?: boolean; backing?: string; file?: boolean }) {
   if (values.length === undefined) throw new InputError('give the length to map with --length');
   const length = parseAddress(values.length, 'length');
   const iova = values.iova !== undefined ? parseAddress(values.iova, 'IOVA') : undefined;
@@ -110,81 +141,7 @@ function mapRequest(values: { iova?: string; length?: string; va?: string; fixed
   if (values.fixed && iova === undefined) throw new InputError('a fixed map needs --iova');
   const fixed = iova !== undefined;
   if (!fixed && !values.auto && va === undefined) throw new InputError('give --iova for a fixed map, or --va / --auto to let the kernel place it');
-  return { iova, length, fixed, va };
+  const backing = backingOf(values.backing);
+  return { iova, length, fixed, va, ...(backing ? { backing } : {}), ...(values.file ? { file: true } : {}) };
 }
 
-/** The `--json` form. */
-export function explainJson(result: IoasResult<MapInfo | AttachInfo>) {
-  const warnings = result.warnings.map(warningJson);
-  if (result.ok) {
-    const placed = 'iova' in result ? { iova: result.iova, last: result.last, length: result.length, alignment: result.alignment } : { device: result.device, newDomain: result.newDomain, alignment: result.alignment };
-    return { accepted: true, errno: null, code: 0, rule: null, message: acceptedMessage(result), involved: [], blocking: null, suggestion: null, alternatives: [], warnings, ...placed };
-  }
-  const [suggestion, ...alternatives] = result.suggestions.map(suggestionJson);
-  return {
-    accepted: false,
-    errno: result.errno,
-    code: result.code,
-    rule: result.rule,
-    message: result.message,
-    involved: result.involved.map(factJson),
-    blocking: result.blocking ? factJson(result.blocking) : null,
-    suggestion: suggestion ?? null,
-    alternatives,
-    warnings,
-  };
-}
-
-function factJson(f: InvolvedFact) {
-  return {
-    start: hex(f.range.start),
-    last: hex(f.range.last),
-    size: hex(sizeOf(f.range)),
-    fact: f.fact,
-    what: f.what,
-    ...(f.holeKind ? { kind: f.holeKind, type: f.holeType, enforced: f.enforced } : {}),
-    ...(f.owners ? { owners: f.owners } : {}),
-    source: describeProvenance(f.source),
-    provenance: f.source,
-  };
-}
-
-function suggestionJson(s: Suggestion) {
-  return { text: s.text, steps: s.steps };
-}
-
-function warningJson(w: IoasWarning) {
-  return { kind: w.kind, start: hex(w.range.start), last: hex(w.range.last), message: w.message, fact: factJson(w.fact) };
-}
-
-function acceptedMessage(result: MapInfo | AttachInfo): string {
-  if ('iova' in result) {
-    return `The ${result.automatic ? 'automatic' : 'fixed'} map is accepted at ${describeRange({ start: result.iova, last: result.last })}.`;
-  }
-  return `Attaching ${result.device} is accepted${result.newDomain ? ' with a new IOMMU domain' : ''}; it reserves ${result.reserved.length} range${result.reserved.length === 1 ? '' : 's'}.`;
-}
-
-/** The human form. */
-export function explainText(result: IoasResult<MapInfo | AttachInfo>, subject: string, policy: IoasPolicy): string {
-  const lines: string[] = [];
-  if (result.ok) {
-    lines.push(`ACCEPTED  ${subject} (${policy})`, `  ${acceptedMessage(result)}`);
-  } else {
-    lines.push(`REJECTED (-${result.errno})  ${subject} (${policy})`, `  rule: ${result.rule}`, `  ${result.message}`);
-    if (result.involved.length > 0) {
-      lines.push('', 'Involved:');
-      lines.push(
-        table(
-          ['range', 'fact', 'source', 'brought by'],
-          result.involved.map((f) => [describeRange(f.range), f.what, describeProvenance(f.source), (f.owners ?? []).join(', ')]),
-        ),
-      );
-    }
-    const [best, ...others] = result.suggestions;
-    lines.push('', best ? `Suggestion: ${best.text}` : 'Suggestion: none found that the kernel would accept');
-    if (best) lines.push(...best.steps.map((s, i) => `  ${i + 1}. ${describeStep(s)}`));
-    if (others.length > 0) lines.push('Alternatives:', ...others.map((s) => `  - ${s.text}`));
-  }
-  if (result.warnings.length > 0) lines.push('', 'Warnings:', ...result.warnings.map((w) => `  - ${w.message}`));
-  return lines.join('\n');
-}

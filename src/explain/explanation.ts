@@ -65,9 +65,9 @@ export interface IoasWarning {
   /**
    * `p2p` / `dma-api`: DMA there reaches a peer, not memory. `deferred`: accepted now, refused
    * when pages are pinned (a device attached later). `assumption`: the answer assumed a fact it
-   * was not given.
+   * was not given. `msi-unreachable`: the software MSI window lies where the device cannot write.
    */
-  kind: 'p2p' | 'dma-api' | 'deferred' | 'assumption';
+  kind: 'p2p' | 'dma-api' | 'deferred' | 'assumption' | 'msi-unreachable';
   /** The part of the mapping concerned. */
   range: IovaRange;
   fact: InvolvedFact;
@@ -75,7 +75,7 @@ export interface IoasWarning {
 }
 
 /** The operations an explanation can be about. */
-export type IoasOperation = 'map' | 'unmap' | 'attach' | 'detach' | 'allow' | 'iova-ranges' | 'option' | 'reserve';
+export type IoasOperation = 'map' | 'copy' | 'unmap' | 'attach' | 'detach' | 'allow' | 'iova-ranges' | 'option' | 'reserve';
 
 /** A refused operation and why. */
 export interface Rejected {

@@ -24,6 +24,7 @@ export const RULES = {
   'no-iommu': 'a VFIO container without a group and VFIO_SET_IOMMU answers every IOMMU ioctl with -EINVAL',
   'pfnmap-backing': 'iommufd pins user pages; a VM_PFNMAP range (a mapped PCI BAR) has none to pin',
   'map-file-backing': 'IOMMU_IOAS_MAP_FILE takes a memfd (and, from 6.19, a vfio-pci dma-buf) only',
+  'file-range': 'the range to map runs past the end of the dma-buf',
   'ioctl-missing': 'the ioctl does not exist in this kernel version',
   'width-fault': 'the Intel IOMMU cannot address the IOVA (intel_iommu_map, before the 5.4 valid-IOVA list)',
   'copy-not-mapped': 'IOMMU_IOAS_COPY needs the source range fully covered by contiguous mappings',
@@ -50,11 +51,15 @@ export const RULES = {
   'nothing-mapped': 'nothing is mapped in the range',
   'unmap-all-args': 'VFIO_DMA_UNMAP_FLAG_ALL needs IOVA 0 and size 0',
   'unmap-flags': 'the unmap flag is unknown to this kernel',
+  // sPAPR dynamic DMA windows
+  'ddw-page-size': 'the window IO page size is not one VFIO_IOMMU_SPAPR_TCE_GET_INFO offers',
+  'ddw-levels': 'a TCE table has 1 to 5 levels',
+  'ddw-window-size': 'a DMA window size must be a power of two',
+  'ddw-too-deep': 'the TCE table would address 2^55 bytes or more',
   // queries and options
   'buffer-too-small': 'more IOVA ranges exist than the buffer holds',
   'large-pages-in-use': 'large pages cannot be turned off while domains hold mappings',
   'option-value': 'IOMMU_OPTION_HUGE_PAGES takes 0 or 1',
-  'option-op': 'IOMMU_OPTION takes the operations SET and GET only',
 } as const;
 
 export type RuleId = keyof typeof RULES;

@@ -13,7 +13,6 @@ export const ERRNOS = {
   ENOSPC: { code: 28, meaning: 'no room: no free block fits, or the mapping-entry limit is reached' },
   EOVERFLOW: { code: 75, meaning: 'a value or range runs past what 64 bits can hold' },
   EMSGSIZE: { code: 90, meaning: "the caller's buffer is too small for the answer" },
-  EOPNOTSUPP: { code: 95, meaning: 'the operation or option is not supported' },
   EADDRINUSE: { code: 98, meaning: 'a new reservation or allowed range collides with one in use' },
 } as const;
 
