@@ -13,6 +13,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<{ d
   ranges: { summary: 'usable IOVA ranges of a host under a policy, with every hole and its source', load: () => import('./commands/ranges.js') },
   solve: { summary: 'place requests in a host IOVA space (Z3), or explain the conflict and offer repairs', load: () => import('./commands/solve.js') },
   verify: { summary: 'check a fixed layout against hosts offline, listing every violation with its source', load: () => import('./commands/verify.js') },
+  fleet: { summary: 'fleet merge: combine the results of sharded `verify --fleet --shard` runs into one verdict', load: () => import('./commands/fleet.js') },
   explain: { summary: 'why the kernel would refuse a map or an attach (iommufd, VFIO type1), and what would work', load: () => import('./commands/explain.js') },
   replay: { summary: "run an IOVA-domain trace through the DMA-API allocator (the kernel's iova.c, exactly)", load: () => import('./commands/replay.js') },
   schema: { summary: 'print the JSON Schema of a host, spec, layout or IOAS-state file', load: () => import('./commands/schema.js') },

@@ -16,6 +16,7 @@ import { describeProvenance, type Provenance } from '../model/provenance.js';
 import { compareRanges, type IovaRange } from '../model/range.js';
 import { factWarnings, forHost, spaceWarnings, type Warning } from '../model/warnings.js';
 import { describeBounds, describeHole, describePlacement } from './words.js';
+import { IntervalIndex } from '../model/interval-index.js';
 
 /** One placed range of a layout, with the requirements it must still meet. */
 export interface LayoutPlacement {
@@ -207,38 +208,3 @@ function placementOverlaps(placements: readonly LayoutPlacement[]): Violation[] 
   return out;
 }
 
-/**
- * Intervals sorted by start with a running maximum of `last`, so that the intervals
- * overlapping a query are found by a binary search and a backward walk that stops as soon as
- * nothing earlier can reach the query.
- */
-class IntervalIndex<T extends IovaRange> {
-  private readonly items: T[];
-  private readonly maxLast: bigint[];
-
-  constructor(items: readonly T[]) {
-    this.items = [...items].sort(compareRanges);
-    this.maxLast = [];
-    let max = -1n;
-    for (const it of this.items) {
-      if (it.last > max) max = it.last;
-      this.maxLast.push(max);
-    }
-  }
-
-  overlapping(r: IovaRange): T[] {
-    let lo = 0;
-    let hi = this.items.length - 1;
-    let at = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.items[mid].start <= r.last) {
-        at = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    const out: T[] = [];
-    for (let i = at; i >= 0 && this.maxLast[i] >= r.start; i--) if (this.items[i].last >= r.start) out.push(this.items[i]);
-    return out.reverse();
-  }
-}

@@ -8,17 +8,25 @@ import { describeFact, type IoasOperation, mappingFact, reject, type Rejected } 
 import { holeFact, ownersText } from './reserved.js';
 import type { IoasCore } from './state.js';
 
+/** The subject of a message, formatted only when a message is written (accepted maps write none). */
+export type Intro = string | (() => string);
+
+export function introText(intro: Intro): string {
+  return typeof intro === 'string' ? intro : intro();
+}
+
 /** `r` touches an enforced hole: `outside-aperture` when the first one is an aperture's outside. */
 export function holeConflict(
   core: IoasCore,
   operation: IoasOperation,
   errno: ErrnoName,
-  intro: string,
+  subject: Intro,
   r: IovaRange,
   why: { aperture: string; reserved: string },
 ): Rejected | undefined {
   const hits = core.reservedOverlapping(r);
   if (hits.length === 0) return undefined;
+  const intro = introText(subject);
   const facts = hits.map((o) => holeFact(o, core.policy));
   const [first] = facts;
   const more = facts.length > 1 ? `, and ${facts.length - 1} more reserved range${facts.length > 2 ? 's' : ''}` : '';
@@ -31,9 +39,10 @@ export function holeConflict(
 }
 
 /** `r` overlaps existing mappings: EEXIST under both policies. */
-export function areaConflict(core: IoasCore, intro: string, r: IovaRange): Rejected | undefined {
+export function areaConflict(core: IoasCore, subject: Intro, r: IovaRange): Rejected | undefined {
   const hits = core.areasOverlapping(r);
   if (hits.length === 0) return undefined;
+  const intro = introText(subject);
   const facts = hits.map(mappingFact);
   const more = facts.length > 1 ? ` (and ${facts.length - 1} more)` : '';
   return reject('map', 'EEXIST', 'area-overlap', `${intro} overlaps the existing ${describeFact(facts[0])}${more}; unmap it first or map elsewhere.`, facts);

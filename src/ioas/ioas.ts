@@ -105,8 +105,9 @@ function isRejected(x: object): x is Rejected {
   return 'ok' in x && x.ok === false;
 }
 
+/** `value` (a fresh object of the caller's) marked accepted: no copy, as every map makes one. */
 function accepted<T extends object>(kernel: KernelVersion, value: T, warnings: IoasWarning[] = []): Accepted<T> {
-  return { ...value, ok: true, warnings, kernel: formatKernel(kernel) };
+  return Object.assign(value, { ok: true as const, warnings, kernel: formatKernel(kernel) });
 }
 
 function checkAddress(value: bigint, what: string): void {
@@ -219,8 +220,9 @@ export class Ioas {
     return this.core.pageSizes;
   }
 
+  /** The mappings, sorted by start (a snapshot: later changes do not show in it). */
   get mappings(): readonly IoasMapping[] {
-    return this.core.areas;
+    return [...this.core.areas];
   }
 
   get allowed(): readonly AllowedRange[] {

@@ -66,7 +66,7 @@ export function planIommufdMap(core: IoasCore, req: MapPlanRequest): MapPlan | R
   const { length, va } = req;
   const page = core.config.pageSize;
   const align = core.alignment;
-  const what = mapSubject(req);
+  const what = (): string => mapSubject(req);
   if (req.file) {
     // iommufd main.c: IOMMU_IOAS_MAP_FILE is in the ioctl table from 6.13; an unknown ioctl number is -ENOTTY.
     if (!has(core.config.kernel, 'mapFile')) {
@@ -82,7 +82,7 @@ export function planIommufdMap(core: IoasCore, req: MapPlanRequest): MapPlan | R
     }
   }
   if (req.iova === MAX_ADDRESS || length === MAX_ADDRESS) {
-    return reject('map', 'EOVERFLOW', 'argument-overflow', `${what}: IOVA and length must be below 2^64 - 1 (${hexGrouped(MAX_ADDRESS)}), which IOMMU_IOAS_MAP refuses outright.`, []);
+    return reject('map', 'EOVERFLOW', 'argument-overflow', `${what()}: IOVA and length must be below 2^64 - 1 (${hexGrouped(MAX_ADDRESS)}), which IOMMU_IOAS_MAP refuses outright.`, []);
   }
   if (length === 0n) return reject('map', 'EINVAL', 'length-zero', 'A mapping must have a length; a length of 0 is refused.', []);
   if (length > MAX_ADDRESS - page) {
@@ -92,7 +92,7 @@ export function planIommufdMap(core: IoasCore, req: MapPlanRequest): MapPlan | R
     return reject('map', 'EOVERFLOW', 'va-overflow', `The user buffer at ${hexGrouped(va)} of ${formatSize(length)} runs past the end of the address space.`, []);
   }
   if (length % align !== 0n) {
-    return reject('map', 'EINVAL', 'length-alignment', `${what}: the length ${hexGrouped(length)} is not a multiple of the IOAS alignment ${formatSize(align)}${alignmentWhy(core)}.`, domainFacts(core));
+    return reject('map', 'EINVAL', 'length-alignment', `${what()}: the length ${hexGrouped(length)} is not a multiple of the IOAS alignment ${formatSize(align)}${alignmentWhy(core)}.`, domainFacts(core));
   }
   let iova: bigint;
   let used = align;
@@ -100,7 +100,7 @@ export function planIommufdMap(core: IoasCore, req: MapPlanRequest): MapPlan | R
     iova = req.iova ?? 0n;
     const r = span(iova, length);
     if (iova % align !== 0n) {
-      return reject('map', 'EINVAL', 'iova-alignment', `${what}: the IOVA ${hexGrouped(iova)} is not a multiple of the IOAS alignment ${formatSize(align)}${alignmentWhy(core)}.`, domainFacts(core));
+      return reject('map', 'EINVAL', 'iova-alignment', `${what()}: the IOVA ${hexGrouped(iova)} is not a multiple of the IOAS alignment ${formatSize(align)}${alignmentWhy(core)}.`, domainFacts(core));
     }
     if (iova + length - 1n > MAX_ADDRESS) {
       return reject('map', 'EOVERFLOW', 'iova-wrap', `The fixed map at ${hexGrouped(iova)} of ${formatSize(length)} runs past the end of the 64-bit IOVA space.`, []);
@@ -132,7 +132,7 @@ export function planIommufdMap(core: IoasCore, req: MapPlanRequest): MapPlan | R
       'map',
       'EINVAL',
       'va-offset-alignment',
-      `${what}: the user address ${hexGrouped(va ?? 0n)} sits ${hexGrouped(pageOffset)} into its ${formatSize(page)} page, which is not a multiple of the IOAS alignment ${formatSize(align)}${alignmentWhy(core)}.`,
+      `${what()}: the user address ${hexGrouped(va ?? 0n)} sits ${hexGrouped(pageOffset)} into its ${formatSize(page)} page, which is not a multiple of the IOAS alignment ${formatSize(align)}${alignmentWhy(core)}.`,
       domainFacts(core),
     );
   }
@@ -141,7 +141,7 @@ export function planIommufdMap(core: IoasCore, req: MapPlanRequest): MapPlan | R
   const backing = req.backing ? backingFact(range, req.backing, { what: `${req.backing} memory`, note: req.file ? 'the file given to IOMMU_IOAS_MAP_FILE' : 'the user address range of the map' }) : undefined;
   if (pin && backing) {
     // io_pagetable.c iopt_map_pages() → iopt_fill_domains_pages(): pages are pinned at map time only when a domain exists.
-    if (core.domains.length > 0) return reject('map', pin.errno, 'pfnmap-backing', `${what} cannot be pinned: ${pin.why}.`, [backing, ...domainFacts(core)], backing);
+    if (core.domains.length > 0) return reject('map', pin.errno, 'pfnmap-backing', `${what()} cannot be pinned: ${pin.why}.`, [backing, ...domainFacts(core)], backing);
     const message = `No IOMMU domain is attached, so the pages are not pinned yet and the map is accepted; attaching a device later fails with -${pin.errno} when the kernel pins them: ${pin.why}.`;
     return { iova, length, alignment: used, warnings: [{ kind: 'deferred', range, fact: backing, message }] };
   }

@@ -12,7 +12,8 @@ import type { Hole } from '../model/hole.js';
 import type { HostFacts, IommuGeometry } from '../model/host.js';
 import type { IoasMapping } from '../model/ioas-state.js';
 import type { Provenance } from '../model/provenance.js';
-import { compareRanges, type IovaRange, overlaps } from '../model/range.js';
+import { IntervalIndex } from '../model/interval-index.js';
+import { compareRanges, type IovaRange } from '../model/range.js';
 import { RangeSet } from '../model/rangeset.js';
 import type { Attachment, IoasPolicy } from './attachment.js';
 import type { KernelVersion } from './kernel.js';
@@ -42,10 +43,41 @@ export interface Domain {
 interface Derived {
   reserved: OwnedHole[];
   reservedSet: RangeSet;
+  /** The reserved holes by range (the kernel's reserved tree), and the same for the rest. */
+  reservedIndex: IntervalIndex<IovaRange & { owned: OwnedHole }>;
   advisory: OwnedHole[];
   advisorySet: RangeSet;
-  areaSet: RangeSet;
+  advisoryIndex: IntervalIndex<IovaRange & { owned: OwnedHole }>;
+  /** The allowed ranges by range (the kernel's allowed tree). */
+  allowedIndex: IntervalIndex<AllowedRange>;
   domains: Domain[];
+}
+
+/** Owned holes as ranges for an {@link IntervalIndex}. */
+function holeIndex(list: readonly OwnedHole[]): IntervalIndex<IovaRange & { owned: OwnedHole }> {
+  return new IntervalIndex(list.map((owned) => ({ start: owned.hole.start, last: owned.hole.last, owned })));
+}
+
+/**
+ * Index of the first range in `list` (sorted by start, pairwise disjoint, so sorted by last
+ * too) whose last address is at or above `at`; `list.length` when there is none. O(log n).
+ */
+function firstEndingAtOrAbove(list: readonly IovaRange[], at: bigint): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid].last < at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The ranges of a sorted disjoint `list` that meet `r`: O(log n + what they are). */
+function overlappingSorted<T extends IovaRange>(list: readonly T[], r: IovaRange): T[] {
+  const out: T[] = [];
+  for (let i = firstEndingAtOrAbove(list, r.start); i < list.length && list[i].start <= r.last; i++) out.push(list[i]);
+  return out;
 }
 
 export class IoasCore {
@@ -56,8 +88,14 @@ export class IoasCore {
   /** Reservations added by hand (iommufd only). */
   manual: Hole[] = [];
   allowed: AllowedRange[] = [];
-  /** Existing mappings, sorted by start, pairwise disjoint. */
-  areas: IoasMapping[] = [];
+  /**
+   * Existing mappings, sorted by start, pairwise disjoint (the kernel's area tree). Kept sorted
+   * in place: a lookup is a binary search, an insert or removal a binary search and one move of
+   * the entries after it (none when maps come in address order, as a replay's do).
+   */
+  private areaList: IoasMapping[] = [];
+  /** The areas as a RangeSet, built when first asked for after a change of the areas. */
+  private areaSetCache?: RangeSet;
   /** iommufd IOMMU_OPTION_HUGE_PAGES = 0: everything aligned to PAGE_SIZE. */
   largePagesDisabled = false;
   /**
@@ -83,15 +121,27 @@ export class IoasCore {
     copy.attachments = [...this.attachments];
     copy.manual = [...this.manual];
     copy.allowed = [...this.allowed];
-    copy.areas = [...this.areas];
+    copy.areaList = this.areaList.slice();
+    copy.areaSetCache = this.areaSetCache;
     copy.largePagesDisabled = this.largePagesDisabled;
     copy.derived = this.derived;
     return copy;
   }
 
-  /** Call after every change to the fields above. */
+  /** Call after every change to the fields above (areas keep their own index: see addArea). */
   changed(): void {
     this.derived = undefined;
+  }
+
+  /** The mappings, sorted by start (the live list: copy it to keep a snapshot). */
+  get areas(): readonly IoasMapping[] {
+    return this.areaList;
+  }
+
+  /** Replaces every mapping. */
+  set areas(list: readonly IoasMapping[]) {
+    this.areaList = [...list].sort(compareRanges);
+    this.areaSetCache = undefined;
   }
 
   get policy(): IoasPolicy {
@@ -117,7 +167,8 @@ export class IoasCore {
   }
 
   get areaSet(): RangeSet {
-    return this.derive().areaSet;
+    this.areaSetCache ??= RangeSet.of(this.areaList);
+    return this.areaSetCache;
   }
 
   get domains(): readonly Domain[] {
@@ -146,31 +197,50 @@ export class IoasCore {
     return this.reservedSet.complement();
   }
 
+  /** Reserved holes meeting `r`, in {@link reserved} order: O(log n + what they are). */
   reservedOverlapping(r: IovaRange): OwnedHole[] {
-    return this.reserved.filter((o) => overlaps(o.hole, r));
+    return this.derive().reservedIndex.overlappingInOrder(r).map((x) => x.owned);
   }
 
   advisoryOverlapping(r: IovaRange): OwnedHole[] {
-    return this.advisory.filter((o) => overlaps(o.hole, r));
+    return this.derive().advisoryIndex.overlappingInOrder(r).map((x) => x.owned);
   }
 
+  /** Mappings that meet `r` (iopt_area_iter_first/next): O(log n + what they are). */
   areasOverlapping(r: IovaRange): IoasMapping[] {
-    return this.areas.filter((a) => overlaps(a, r));
+    return overlappingSorted(this.areaList, r);
   }
 
   allowedOverlapping(r: IovaRange): AllowedRange[] {
-    return this.allowed.filter((a) => overlaps(a, r));
+    return this.derive().allowedIndex.overlappingInOrder(r);
   }
 
+  /** Adds a mapping clear of every other one (the caller checked). */
   addArea(m: IoasMapping): void {
-    this.areas = [...this.areas, m].sort(compareRanges);
-    this.changed();
+    const list = this.areaList;
+    const at = firstEndingAtOrAbove(list, m.start);
+    if (at === list.length) list.push(m);
+    else list.splice(at, 0, m);
+    this.areaSetCache = undefined;
   }
 
+  /** Removes these mappings (objects of this IOAS): a binary search each, or one pass for many. */
   removeAreas(gone: readonly IoasMapping[]): void {
     if (gone.length === 0) return;
-    this.areas = this.areas.filter((a) => !gone.includes(a));
-    this.changed();
+    const list = this.areaList;
+    if (gone.length === list.length) {
+      // UNMAP of everything: nothing to search.
+      this.areaList = [];
+    } else if (gone.length > 64 && gone.length * 8 > list.length) {
+      const drop = new Set(gone);
+      this.areaList = list.filter((a) => !drop.has(a));
+    } else {
+      for (const m of gone) {
+        const at = firstEndingAtOrAbove(list, m.start);
+        if (list[at] === m) list.splice(at, 1);
+      }
+    }
+    this.areaSetCache = undefined;
   }
 
   private vfioPageSizes(): bigint {
@@ -196,9 +266,11 @@ export class IoasCore {
     this.derived = {
       reserved,
       reservedSet: RangeSet.of(reserved.map((o) => o.hole)),
+      reservedIndex: holeIndex(reserved),
       advisory,
       advisorySet: RangeSet.of(advisory.map((o) => o.hole)),
-      areaSet: RangeSet.of(this.areas),
+      advisoryIndex: holeIndex(advisory),
+      allowedIndex: new IntervalIndex(this.allowed),
       domains,
     };
     return this.derived;

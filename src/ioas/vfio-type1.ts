@@ -17,7 +17,7 @@ import type { IoasMapping } from '../model/ioas-state.js';
 import { describeRange, intersection, type IovaRange, sizeOf } from '../model/range.js';
 import { RangeSet } from '../model/rangeset.js';
 import type { Attachment } from './attachment.js';
-import { areaConflict, holeConflict } from './conflicts.js';
+import { areaConflict, holeConflict, type Intro, introText } from './conflicts.js';
 import { describeFact, type InvolvedFact, type IoasOperation, type IoasWarning, mappingFact, reject, type Rejected } from '../explain/explanation.js';
 import { domainFact, type MapPlan, type MapPlanRequest, mapSubject, span } from './iommufd.js';
 import { has, kernelName, NotModelledError } from './kernel.js';
@@ -41,7 +41,7 @@ export function noIommu(core: IoasCore, operation: IoasOperation, ioctl: string)
 }
 
 /** Intel before 5.4: no valid-IOVA list; intel_iommu_map() refuses an IOVA beyond the domain's address width with -EFAULT. */
-function widthFault(core: IoasCore, operation: IoasOperation, what: string, r: { start: bigint; last: bigint }, facts: InvolvedFact[]): Rejected {
+function widthFault(core: IoasCore, operation: IoasOperation, subject: Intro, r: { start: bigint; last: bigint }, facts: InvolvedFact[]): Rejected {
   if (core.host.platform?.profile !== 'intel-vtd') {
     throw new NotModelledError(`${kernelName(core.config.kernel)} type1 has no valid-IOVA list (5.4); what the ${core.host.platform?.profile ?? 'unknown'} IOMMU driver answers to a map beyond its aperture is not modelled`);
   }
@@ -49,7 +49,7 @@ function widthFault(core: IoasCore, operation: IoasOperation, what: string, r: {
     operation,
     'EFAULT',
     'width-fault',
-    `${what} (${describeRange(r)}) lies beyond the Intel IOMMU domain's address width; ${kernelName(core.config.kernel)} has no valid-IOVA list yet, and intel_iommu_map() refuses it with -EFAULT when VFIO maps the pages.`,
+    `${introText(subject)} (${describeRange(r)}) lies beyond the Intel IOMMU domain's address width; ${kernelName(core.config.kernel)} has no valid-IOVA list yet, and intel_iommu_map() refuses it with -EFAULT when VFIO maps the pages.`,
     facts,
   );
 }
@@ -62,12 +62,12 @@ export function planVfioMap(core: IoasCore, req: MapPlanRequest): MapPlan | Reje
   if (none) return none;
   const { iova, length, va } = req;
   const align = core.alignment;
-  const what = mapSubject(req);
-  const page = `the smallest page size VFIO offers (${formatSize(align)})`;
+  const what = (): string => mapSubject(req);
+  const page = (): string => `the smallest page size VFIO offers (${formatSize(align)})`;
   if (length === 0n) return reject('map', 'EINVAL', 'length-zero', 'A mapping must have a size; VFIO_IOMMU_MAP_DMA refuses size 0.', []);
-  if (length % align !== 0n) return reject('map', 'EINVAL', 'length-alignment', `${what}: the size ${hexGrouped(length)} is not a multiple of ${page}.`, []);
-  if (iova % align !== 0n) return reject('map', 'EINVAL', 'iova-alignment', `${what}: the IOVA ${hexGrouped(iova)} is not a multiple of ${page}.`, []);
-  if (va !== undefined && va % align !== 0n) return reject('map', 'EINVAL', 'va-alignment', `${what}: the user address ${hexGrouped(va)} is not a multiple of ${page}.`, []);
+  if (length % align !== 0n) return reject('map', 'EINVAL', 'length-alignment', `${what()}: the size ${hexGrouped(length)} is not a multiple of ${page()}.`, []);
+  if (iova % align !== 0n) return reject('map', 'EINVAL', 'iova-alignment', `${what()}: the IOVA ${hexGrouped(iova)} is not a multiple of ${page()}.`, []);
+  if (va !== undefined && va % align !== 0n) return reject('map', 'EINVAL', 'va-alignment', `${what()}: the user address ${hexGrouped(va)} is not a multiple of ${page()}.`, []);
   if (iova + length - 1n > MAX_ADDRESS) return reject('map', 'EINVAL', 'iova-wrap', `The map at ${hexGrouped(iova)} of ${formatSize(length)} wraps past the end of the 64-bit IOVA space.`, []);
   if (va !== undefined && va + length - 1n > MAX_ADDRESS) return reject('map', 'EINVAL', 'va-wrap', `The user buffer at ${hexGrouped(va)} of ${formatSize(length)} wraps around the address space.`, []);
   const r = span(iova, length);

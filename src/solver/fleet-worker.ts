@@ -1,12 +1,23 @@
 /**
- * A fleet worker: takes batches of host files, verifies the layout on each, posts one result
- * per host, and asks for more when a batch is done.
+ * A fleet worker: takes batches of hosts, verifies the layout on each, and posts a batch's
+ * results in one message (which also asks for more).
+ *
+ * Hosts whose facts are identical apart from their name and the provenance of each fact (where
+ * it was read from) get the same verdict: the verdict depends on ranges, kinds, devices and
+ * groups, never on `name` or `source` (see verifyOnHost). So a verdict is kept per set of facts
+ * and an accepting one is reused: of such a host only the name and provenance are validated
+ * (the rest is the same text as a host that validated), and nothing is built. A host that
+ * rejects is verified on its own, so that its messages cite its own files and lines; only then
+ * are messages formatted.
  */
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from '../model/errors.js';
-import { loadHostFile } from '../model/load.js';
+import { parseJsonText } from '../model/load.js';
 import { describeProvenance } from '../model/provenance.js';
 import { describeRange } from '../model/range.js';
+import { parseHostFacts, zHostFacts, zProvenance } from '../model/schema.js';
+import type { FleetItem } from './fleet-source.js';
 import type { FleetHostResult, FleetViolation, FromFleetWorker, ToFleetWorker } from './fleet.js';
 import { type Layout, type Violation, verifyOnHost } from '../explain/verify.js';
 import { describePlacement } from '../explain/words.js';
@@ -14,6 +25,9 @@ import { describePlacement } from '../explain/words.js';
 const port = parentPort;
 if (!port) throw new Error('fleet-worker runs in a worker thread');
 const { layout } = workerData as { layout: Layout };
+
+/** Per set of facts (see {@link factsKey}): whether the layout fits. */
+const verdicts = new Map<string, boolean>();
 
 /** What a violation is, without the host's own file names: the key hosts are grouped by. */
 function reasonOf(v: Violation): string {
@@ -29,9 +43,67 @@ function reasonOf(v: Violation): string {
   }
 }
 
-function check(file: string): FleetHostResult {
+/** What a host file says apart from its facts: its name and the provenance of each fact. */
+interface Labels {
+  name: unknown;
+  sources: unknown[];
+  fileSources: unknown;
+}
+
+/**
+ * The host's facts as text, with its name and every provenance value (`source`, and the
+ * top-level `sources` list) replaced by a placeholder, collected into `labels`. Two hosts with
+ * the same key have the same facts, with names and provenance at the same places.
+ */
+function factsKey(data: unknown, labels: Labels): string {
+  return JSON.stringify(data, function (this: unknown, key, value: unknown) {
+    if (key === 'source') {
+      labels.sources.push(value);
+      return 1;
+    }
+    if (this === data && key === 'name') {
+      labels.name = value;
+      return 1;
+    }
+    if (this === data && key === 'sources') {
+      labels.fileSources = value;
+      return 1;
+    }
+    return value;
+  });
+}
+
+const zSources = zHostFacts.shape.sources;
+
+/** Whether the labels are valid where the schema puts them (what parseHostFacts would check of them). */
+function labelsValid(labels: Labels): boolean {
+  if (typeof labels.name !== 'string') return false;
+  if (labels.fileSources !== undefined && !zSources.safeParse(labels.fileSources).success) return false;
+  return labels.sources.every((s) => zProvenance.safeParse(s).success);
+}
+
+function check(item: FleetItem): FleetHostResult {
+  const file = item.name;
   try {
-    const verdict = verifyOnHost(layout, loadHostFile(file));
+    let text: string;
+    if (item.text !== undefined) text = item.text;
+    else {
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        throw new InputError(`cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file });
+      }
+    }
+    const data = parseJsonText(text, file);
+    const labels: Labels = { name: undefined, sources: [], fileSources: undefined };
+    const key = data !== null && typeof data === 'object' && !Array.isArray(data) ? factsKey(data, labels) : undefined;
+    // The same facts as a host that accepted with no warnings, and valid labels: the same
+    // verdict, without building the host again (anything else takes the full path, with its own
+    // messages and warnings, which name the host and its files).
+    if (key !== undefined && verdicts.get(key) === true && labelsValid(labels)) return { file, host: labels.name as string, ok: true, violations: [], warnings: [] };
+    const host = parseHostFacts(data, file);
+    const verdict = verifyOnHost(layout, host);
+    if (key !== undefined) verdicts.set(key, verdict.ok && verdict.warnings.length === 0);
     const violations: FleetViolation[] = verdict.violations.map((v) => ({
       kind: v.kind,
       placement: v.placement,
@@ -52,7 +124,6 @@ port.on('message', (message: ToFleetWorker) => {
     port.close();
     return;
   }
-  for (const file of message.files) port.postMessage({ type: 'result', result: check(file) } satisfies FromFleetWorker);
-  port.postMessage({ type: 'idle' } satisfies FromFleetWorker);
+  port.postMessage({ type: 'results', results: message.items.map(check) } satisfies FromFleetWorker);
 });
 port.postMessage({ type: 'ready' } satisfies FromFleetWorker);

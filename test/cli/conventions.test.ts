@@ -255,7 +255,7 @@ describe('plurals', () => {
 });
 
 describe('shell completion generated from the help', () => {
-  const commands = ['import', 'ranges', 'solve', 'verify', 'explain', 'replay', 'schema', 'check-attach', 'render', 'groups', 'completion'];
+  const commands = ['import', 'ranges', 'solve', 'verify', 'fleet', 'explain', 'replay', 'schema', 'check-attach', 'render', 'groups', 'completion', 'doctor', 'guest-map'];
 
   it('lists every command of iova --help', async () => {
     const listed = [...(await iova('--help')).out.matchAll(/^ {2}([a-z-]+) {2,}/gm)].map((m) => m[1]);
@@ -274,7 +274,7 @@ describe('shell completion generated from the help', () => {
     const cases = new Map([...script.matchAll(/^ {4}([a-z-]+)\) opts='([^']*)'; firsts='([^']*)'/gm)].map((m) => [m[1], { opts: m[2].split(' ').filter(Boolean), firsts: m[3].split(' ').filter(Boolean) }]));
     expect([...cases.keys()]).toEqual(commands);
     // Written by hand from each command's documented options.
-    expect(cases.get('solve')?.opts.sort()).toEqual(['--help', '--json', '--output', '--strict', '--timeout', '--wide', '-h', '-o']);
+    expect(cases.get('solve')?.opts.sort()).toEqual(['--fleet', '--help', '--host', '--json', '--output', '--strict', '--timeout', '--wide', '-h', '-o']);
     expect(cases.get('groups')?.opts.sort()).toEqual(['--help', '--json', '--wide', '-h']);
     expect(cases.get('schema')?.firsts).toEqual(['host', 'spec', 'layout', 'ioas']);
     expect(cases.get('explain')?.firsts).toEqual(['map', 'attach']);

@@ -74,7 +74,7 @@ describe('fleet verification', () => {
     const empty = mkdtempSync(join(tmpdir(), 'iova-empty-'));
     const layout = join(empty, 'layout.json');
     writeFileSync(layout, JSON.stringify(LAYOUT));
-    expect((await iova('verify', layout, '--fleet', join(empty, 'nope'))).err).toMatch(/cannot read the fleet directory: ENOENT/);
+    expect((await iova('verify', layout, '--fleet', join(empty, 'nope'))).err).toMatch(/cannot read the fleet: ENOENT/);
     const dir = join(empty, 'fleet');
     mkdirSync(dir);
     expect((await iova('verify', layout, '--fleet', dir)).err).toMatch(/no host files/);

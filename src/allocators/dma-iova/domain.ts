@@ -159,17 +159,29 @@ export class DmaIovaDomain {
    * fast path returns 0 for failure.
    */
   allocFast(size: number, limitPfn: number, flush = true): number | undefined {
-    // The common case first: a cached size (an integer 1..32) under a limit inside the space.
+    // The common case, kept small so that callers inline it: a cached size (an integer 1..32)
+    // under a limit inside the space, served from the loaded magazine.
     if (size >= 1 && size <= FAST_MAX && (size | 0) === size && limitPfn >= 0 && limitPfn <= this.topPfn && Number.isInteger(limitPfn)) {
       const order = size === 1 ? 0 : 32 - Math.clz32(size - 1);
       const maxPfn = limitPfn + 1 - (1 << order);
       if (maxPfn >= 0) {
         const pfn = this.cache.get(order, maxPfn);
-        // The kernel's fast path returns 0 for failure: under linux a cached pfn 0 is a miss.
-        if (pfn > 0 || (pfn === 0 && !this.linux)) return pfn;
-        return this.allocTreeFast(1 << order, limitPfn, flush);
+        if (pfn > 0) return pfn;
+        return this.cacheMiss(pfn, order, limitPfn, flush);
       }
     }
+    return this.allocFastChecked(size, limitPfn, flush);
+  }
+
+  /** {@link allocFast} after the loaded magazine had nothing above pfn 0 for a common request. */
+  private cacheMiss(pfn: number, order: number, limitPfn: number, flush: boolean): number | undefined {
+    // The kernel's fast path returns 0 for failure: under linux a cached pfn 0 is a miss.
+    if (pfn === 0 && !this.linux) return pfn;
+    return this.allocTreeFast(1 << order, limitPfn, flush);
+  }
+
+  /** {@link allocFast} for any other request: checked, and with the kernel's unsigned bound. */
+  private allocFastChecked(size: number, limitPfn: number, flush: boolean): number | undefined {
     const limit = this.checkRequest(size, limitPfn);
     const order = orderBase2(size);
     if (size < FAST_MAX) size = 1 << order;

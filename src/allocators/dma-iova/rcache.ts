@@ -15,6 +15,8 @@
 export const MAG_SIZE = 127;
 /** Number of bins: orders 0..CACHE_BINS-1 are cached. */
 export const CACHE_BINS = 6;
+/** Largest pfn the pool holds in 32-bit slots. */
+const NARROW_MAX = 0x7fffffff;
 /** Pool stride: MAG_SIZE rounded up, so a magazine starts at `id * STRIDE`. */
 const STRIDE = 128;
 
@@ -29,9 +31,17 @@ export interface CacheBinState {
 }
 
 export class RangeCache {
-  /** Total pfns held in all magazines. */
-  held = 0;
-  private pool = new Float64Array(STRIDE * 16);
+  /** Total pfns held in all magazines (counted on demand: the hot path keeps no total). */
+  get held(): number {
+    let n = 0;
+    for (let b = 0; b < CACHE_BINS; b++) n += this.fill[this.loaded[b]] + this.fill[this.prev[b]] + this.depots[b].length * MAG_SIZE;
+    return n;
+  }
+  /**
+   * 32-bit slots until a pfn above {@link NARROW_MAX} is cached, then doubles: integer loads and
+   * compares keep the all-cached path at the C's speed for the common (32-bit) spaces.
+   */
+  private pool: Int32Array | Float64Array = new Int32Array(STRIDE * 16);
   private fill = new Int32Array(16);
   private magazines = 0;
   private readonly spare: number[] = [];
@@ -54,7 +64,7 @@ export class RangeCache {
     const id = this.spare.pop();
     if (id !== undefined) return id;
     if (this.magazines === this.fill.length) {
-      const pool = new Float64Array(this.pool.length * 2);
+      const pool = this.pool instanceof Int32Array ? new Int32Array(this.pool.length * 2) : new Float64Array(this.pool.length * 2);
       pool.set(this.pool);
       this.pool = pool;
       const fill = new Int32Array(this.fill.length * 2);
@@ -71,36 +81,52 @@ export class RangeCache {
    */
   get(order: number, maxPfn: number): number {
     const fill = this.fill;
-    let mag = this.loaded[order];
-    if (fill[mag] === 0) {
-      const prev = this.prev[order];
-      if (fill[prev] !== 0) {
-        this.loaded[order] = prev;
-        this.prev[order] = mag;
-        mag = prev;
-      } else {
-        const depot = this.depots[order];
-        if (depot.length === 0) return -1;
-        this.spare.push(mag);
-        mag = depot.pop() as number;
-        this.loaded[order] = mag;
-      }
-    }
+    const mag = this.loaded[order];
+    const n = fill[mag];
+    if (n === 0) return this.getRefilled(order, maxPfn);
     const pool = this.pool;
     const base = mag * STRIDE;
-    let i = base + fill[mag] - 1;
+    let i = base + n - 1;
     while (pool[i] > maxPfn) {
       if (i === base) return -1;
       i--;
     }
     const pfn = pool[i];
-    pool[i] = pool[base + --fill[mag]];
-    this.held--;
+    pool[i] = pool[base + n - 1];
+    fill[mag] = n - 1;
     return pfn;
+  }
+
+  /** {@link get} with an empty loaded magazine: swap in prev, or a depot magazine, first. */
+  private getRefilled(order: number, maxPfn: number): number {
+    const mag = this.loaded[order];
+    const prev = this.prev[order];
+    if (this.fill[prev] !== 0) {
+      this.loaded[order] = prev;
+      this.prev[order] = mag;
+    } else {
+      const depot = this.depots[order];
+      if (depot.length === 0) return -1;
+      this.spare.push(mag);
+      this.loaded[order] = depot.pop() as number;
+    }
+    return this.get(order, maxPfn);
   }
 
   /** Caches `pfn` in bin `order`; a full loaded magazine goes to prev or to the depot. */
   put(order: number, pfn: number): void {
+    const mag = this.loaded[order];
+    const n = this.fill[mag];
+    if (n !== MAG_SIZE && (pfn <= NARROW_MAX || this.pool instanceof Float64Array)) {
+      this.pool[mag * STRIDE + n] = pfn;
+      this.fill[mag] = n + 1;
+    } else {
+      this.putSlow(order, pfn);
+    }
+  }
+
+  /** {@link put} into a full loaded magazine, or of the first pfn too wide for 32-bit slots. */
+  private putSlow(order: number, pfn: number): void {
     let mag = this.loaded[order];
     if (this.fill[mag] === MAG_SIZE) {
       const prev = this.prev[order];
@@ -115,9 +141,9 @@ export class RangeCache {
         this.loaded[order] = mag;
       }
     }
+    if (pfn > NARROW_MAX && this.pool instanceof Int32Array) this.pool = Float64Array.from(this.pool);
     // Re-read: newMagazine() may have grown the pool.
     this.pool[mag * STRIDE + this.fill[mag]++] = pfn;
-    this.held++;
   }
 
   /**
@@ -163,7 +189,6 @@ export class RangeCache {
     // Copy out and clear first, so that release() may safely use the cache again.
     const pfns = this.contents(mag);
     this.fill[mag] = 0;
-    this.held -= pfns.length;
     for (const pfn of pfns) release(pfn);
   }
 

@@ -3,7 +3,8 @@ import { toJson } from '../../model/serialise.js';
 import { InputError } from '../../model/errors.js';
 import { loadLayout } from '../../solver/layout.js';
 import { type VerifyReport, verifyLayout } from '../../explain/verify.js';
-import { type FleetHostResult, type FleetReport, fleetFiles, verifyFleet } from '../../solver/fleet.js';
+import { type FleetHostResult, type FleetReport, type FleetShardReport, layoutDigest, verifyFleet } from '../../solver/fleet.js';
+import { fleetFiles, fleetItems, fleetSourceKind, parseShard, type Shard } from '../../solver/fleet-source.js';
 import type { Layout } from '../../explain/verify.js';
 import { formatWarning, forHost, warningJson } from '../../model/warnings.js';
 import { type Command, EXIT, finish, type Io, listOption, parseCommandArgs, STRICT_HELP, STRICT_OPTION } from '../command.js';
@@ -11,7 +12,7 @@ import { startElapsed } from '../elapsed.js';
 import { loadHost } from '../inputs.js';
 import { plural } from '../../render/text.js';
 
-const help = `Usage: iova verify <layout.json | -> (--host HOST [--host HOST …] | --fleet DIR) [--json]
+const help = `Usage: iova verify <layout.json | -> (--host HOST [--host HOST …] | --fleet FLEET [--shard I/N]) [--json]
 
 Check a fixed layout offline (no solver) against each host: every placement inside an
 aperture window, outside every hole that applies under the layout's policy (reserved regions,
@@ -24,9 +25,15 @@ whose requests are all fixed. HOST is a host file from \`iova import\` (or sourc
 
 Options:
   --host HOST         a host to check against (repeat for several)
-  --fleet DIR         every host file (*.json) in DIR, checked in parallel on all cores, with a
-                      progress bar on a terminal; then a summary: hosts that accept, hosts that
-                      reject grouped by reason, files that could not be read
+  --fleet FLEET       every host of FLEET, checked in parallel on all cores, with a progress bar
+                      on a terminal; then a summary: hosts that accept, hosts that reject grouped
+                      by reason, hosts that could not be read. FLEET is a directory (every
+                      *.json in it), a .tar of host files (plain ustar), or an ndjson file with
+                      one host per line (- reads it from standard input). Hosts with identical
+                      facts (apart from names and provenance) are verified once.
+  --shard I/N         check only shard I of N (0-based; a host's shard depends on its file name
+                      alone) and print the shard's results as JSON, to combine with
+                      \`iova fleet merge\`; exits 0 once they are written (the verdict is merge's)
   --workers N         worker threads for --fleet (default: the cores available)
   --devices A,B|all   attach these devices on every host instead of the layout's own list;
                       "all": every device of each host (for fleets whose PCI addresses differ)
@@ -51,6 +58,7 @@ const command: Command = {
       host: { type: 'string', multiple: true },
       fleet: { type: 'string' },
       workers: { type: 'string' },
+      shard: { type: 'string' },
       devices: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       ...STRICT_OPTION,
@@ -60,8 +68,10 @@ const command: Command = {
     const hostFiles = values.host ?? [];
     if (values.fleet !== undefined) {
       if (hostFiles.length > 0) throw new InputError('give either --host or --fleet, not both');
-      return runFleet(withDevices(loadLayout(positionals[0]), devices), values.fleet, values.workers, values, io);
+      const shard = values.shard === undefined ? undefined : parseShard(values.shard);
+      return runFleet(withDevices(loadLayout(positionals[0]), devices), values.fleet, values.workers, values, shard, io);
     }
+    if (values.shard !== undefined) throw new InputError('--shard needs --fleet');
     if (hostFiles.length === 0) throw new InputError('no host given: use --host host.json (repeatable) or --fleet DIR');
     const layout = withDevices(loadLayout(positionals[0]), devices);
     const hosts = [];
@@ -80,18 +90,24 @@ function withDevices(layout: Layout, devices: string[] | undefined): Layout {
   return { ...layout, devices: devices.length === 1 && devices[0] === 'all' ? undefined : devices };
 }
 
-async function runFleet(layout: Layout, dir: string, workers: string | undefined, options: { json?: boolean; strict?: boolean }, io: Io): Promise<number> {
+async function runFleet(layout: Layout, fleet: string, workers: string | undefined, options: { json?: boolean; strict?: boolean }, shard: Shard | undefined, io: Io): Promise<number> {
   const json = options.json === true;
-  const files = fleetFiles(dir);
+  // A directory is listed (and refused when empty) before any worker starts.
+  const hosts = fleetSourceKind(fleet) === 'dir' ? fleetFiles(fleet) : fleetItems(fleet);
   const count = workers === undefined ? undefined : Number(workers);
   if (count !== undefined && (!Number.isSafeInteger(count) || count < 1)) throw new InputError(`--workers must be a positive whole number, not "${workers}"`);
   const started = performance.now();
   const elapsed = startElapsed(io, 'checking');
   let report: FleetReport;
   try {
-    report = await verifyFleet(layout, files, {
+    report = await verifyFleet(layout, hosts, {
       workers: count,
+      shard,
       onProgress: (done, total) => {
+        if (total === undefined) {
+          elapsed.update(`${plural(done, 'host')}`);
+          return;
+        }
         const width = 30;
         const filled = Math.round((done / total) * width);
         elapsed.update(`[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} hosts`);
@@ -100,6 +116,11 @@ async function runFleet(layout: Layout, dir: string, workers: string | undefined
   } finally {
     elapsed.stop();
   }
+  if (shard !== undefined) {
+    io.out(toJson({ ...fleetJson(report), shard, layout: layoutDigest(layout) }));
+    return EXIT.ok;
+  }
+  if (report.total === 0) throw new InputError('no hosts in the fleet', { file: fleet });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   io.out(json ? toJson(fleetJson(report)) : fleetText(report, seconds));
   // The summary shows the warnings (a fleet may have thousands); only the exit code is left.

@@ -1,0 +1,2 @@
+/* Benchmark shim: see ../kshim.h. */
+#include "../kshim.h"
