@@ -88,8 +88,8 @@ describe('fleet sources, grouping and shards', () => {
     writeFileSync(join(dir, 'host-9002.json'), JSON.stringify({ ...structuredClone(good), name: 'twin' }));
     const report = await verifyFleet(parseLayout(LAYOUT), (await import('../../src/solver/fleet-source.js')).fleetFiles(dir), { workers: 1 });
     const by = (n: string) => report.hosts.find((h) => h.file.endsWith(n));
-    expect(by('host-9000.json')).toMatchObject({ error: expect.stringMatching(/host-9000\.json: at groups\[0\]\.reservedRegions\[0\]\.source\.what/) });
-    expect(by('host-9001.json')).toMatchObject({ error: expect.stringMatching(/host-9001\.json: at name/) });
+    expect(by('host-9000.json')).toMatchObject({ error: expect.stringMatching(/host-9000\.json:\d+: at groups\[0\]\.reservedRegions\[0\]\.source\.what/) });
+    expect(by('host-9001.json')).toMatchObject({ error: expect.stringMatching(/host-9001\.json:\d+: at name/) });
     expect(by('host-9002.json')).toMatchObject({ host: 'twin', ok: true });
     expect(root).toBeTruthy();
   });

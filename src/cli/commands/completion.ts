@@ -33,7 +33,8 @@ export interface CompletionEntry {
 export function completionOf(name: string, summary: string, helpText: string): CompletionEntry {
   const at = helpText.indexOf('\nOptions:');
   const section = at < 0 ? '' : helpText.slice(at);
-  const long = [...section.matchAll(/(?<![\w-])--[a-z][a-z0-9-]*/g)].map((m) => m[0]);
+  // Only options that begin a line of the section: descriptions may mention other commands' options.
+  const long = [...section.matchAll(/^ +(?:-[a-zA-Z], )?(--[a-z][a-z0-9-]*)/gm)].map((m) => m[1]);
   const short = [...section.matchAll(/(?<=^|\s)-[a-zA-Z](?=[,\s])/gm)].map((m) => m[0]);
   const usage = helpText.split('\n\n')[0];
   const words: string[] = [];
