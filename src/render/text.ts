@@ -68,18 +68,6 @@ export function px(value: number): string {
   return Object.is(rounded, -0) ? '0' : String(rounded);
 }
 
-/**
- * Text from input made safe for a terminal or a plain-text file: C0 and C1 control characters,
- * DEL and the Unicode bidirectional overrides become visible escapes (`\x1b`, `\u202e`), so a
- * crafted device name cannot move the cursor, recolour a terminal or reorder a line.
- */
-export function escapeControl(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
-}
-
 /** A counted noun: `1 device`, `2 devices`, `1 IOMMU group`, `3 bridges`. */
 export function plural(count: number, noun: string, pluralForm = /(s|sh|ch|x|z)$/.test(noun) ? `${noun}es` : `${noun}s`): string {
   return `${count} ${count === 1 ? noun : pluralForm}`;

@@ -5,10 +5,11 @@
  * conflicts and repairs. Deterministic, at most {@link TXT_COLUMNS} columns, and every string
  * from input has its control characters escaped.
  */
+import { escapeControls } from '../model/escape.js';
 import { formatSize, hexGrouped } from '../model/address.js';
 import { compareRanges, type IovaRange, sizeOf } from '../model/range.js';
 import type { Scene } from './scene.js';
-import { escapeControl, truncate, wrap } from './text.js';
+import { truncate, wrap } from './text.js';
 
 /** Line width of the text map: what a mail client shows without breaking lines. */
 export const TXT_COLUMNS = 100;
@@ -48,7 +49,7 @@ export function renderTxt(scene: Scene): string {
   const width = TXT_COLUMNS;
   const lines: string[] = [];
   const para = (text: string, indent = '') => {
-    for (const l of wrap(escapeControl(text), width - indent.length)) lines.push(indent + l);
+    for (const l of wrap(escapeControls(text), width - indent.length)) lines.push(indent + l);
   };
   para(scene.title);
   for (const f of scene.facts) para(f, '  ');
@@ -58,7 +59,7 @@ export function renderTxt(scene: Scene): string {
   lines.push(head);
   for (const e of entries) {
     const row = `${e.conflict ? '!' : ' '} ${hexGrouped(e.start).padEnd(21)}  ${hexGrouped(e.last).padEnd(21)}  ${formatSize(sizeOf(e)).padEnd(12)}  `;
-    lines.push(row + truncate(escapeControl(e.label), width - row.length));
+    lines.push(row + truncate(escapeControls(e.label), width - row.length));
     for (const d of e.details) para(d, DETAIL_INDENT);
   }
   if (scene.conflicts.length > 0) {

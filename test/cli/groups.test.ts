@@ -119,6 +119,6 @@ describe('iova groups', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u202e]/);
     expect(r.out).toContain('Host h\\x1b]0;x\\x07: 1 device, 1 IOMMU group, 0 bridges');
-    expect(r.out).toContain('0000:01:00.0  group 1  NIC \\x1b[2J\\u202e');
+    expect(r.out).toContain('0000:01:00.0  group 1  NIC \\x1b[2J\\u{202e}');
   });
 });

@@ -54,7 +54,7 @@ describe('render --format txt', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f\u202e]/);
     expect(r.out).toContain('evil\\x1b[2J');
-    expect(r.out).toContain('region \\x1b]0;pwned\\x07 \\u202e');
+    expect(r.out).toContain('region \\x1b]0;pwned\\x07 \\u{202e}');
   });
 
   it('draws a host from captures too', async () => {

@@ -3,6 +3,7 @@
  * refused before a byte is read (a FIFO would block, /dev/zero would never end), and files
  * are read up to a size cap. Host paths inside specs and IOAS states go through it too.
  */
+import { thrown } from '../thrown.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,15 +22,6 @@ const dir = mkdtempSync(path.join(tmpdir(), 'iova-inputs-'));
 const fifo = path.join(dir, 'pipe.json');
 execFileSync('mkfifo', [fifo]);
 
-function thrown(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('the checked reader', () => {
   it('refuses a FIFO without opening it for a blocking read', () => {

@@ -3,6 +3,7 @@
  * message; a JSON path's line is found in the source text; wrong types at the library's entry
  * points are InputErrors, never TypeErrors.
  */
+import { thrown } from '../thrown.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkHotplug } from '../../src/ioas/hotplug.js';
@@ -17,15 +18,6 @@ import { solve } from '../../src/solver/solve.js';
 import { parsePlacementSpec } from '../../src/solver/spec.js';
 import { verifyLayout, verifyOnHost } from '../../src/explain/verify.js';
 
-function thrown(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('InputError', () => {
   it('carries file, line and JSON path as fields and in its message', () => {

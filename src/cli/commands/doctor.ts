@@ -1,3 +1,4 @@
+import { escapeControls } from '../../model/escape.js';
 import { countVerdicts, describeEvidence, diagnose, type DoctorReport, type Finding } from '../../doctor/index.js';
 import { InputError } from '../../model/errors.js';
 import { toJson } from '../../model/serialise.js';
@@ -60,12 +61,6 @@ export function doctorJson(report: DoctorReport) {
 
 const LABEL = { ok: 'ok', warning: 'WARNING', problem: 'PROBLEM' } as const;
 
-/** Control characters read from a host never reach the terminal raw. */
-function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
 /** The human form: one block per finding, problems first. */
 export function doctorText(report: DoctorReport): string {
   const counts = countVerdicts(report);
@@ -73,18 +68,18 @@ export function doctorText(report: DoctorReport): string {
   const findings = [...report.findings].sort((a, b) => order[a.verdict] - order[b.verdict]);
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const lines = [
-    `Host ${printable(report.host)}${report.root !== undefined ? ` (root ${printable(report.root)})` : ''}: ${plural(counts.problem, 'problem')}, ${plural(counts.warning, 'warning')}, ${counts.ok} ok`,
+    `Host ${escapeControls(report.host)}${report.root !== undefined ? ` (root ${escapeControls(report.root)})` : ''}: ${plural(counts.problem, 'problem')}, ${plural(counts.warning, 'warning')}, ${counts.ok} ok`,
   ];
   for (const f of findings) lines.push('', ...findingText(f));
   return lines.join('\n');
 }
 
 function findingText(f: Finding): string[] {
-  const out = [`${LABEL[f.verdict].padEnd(8)} ${f.check}: ${printable(f.summary)}`];
+  const out = [`${LABEL[f.verdict].padEnd(8)} ${f.check}: ${escapeControls(f.summary)}`];
   for (const e of f.evidence) {
     const detail = [e.text ? `"${e.text}"` : '', e.note ?? ''].filter(Boolean).join(' — ');
-    out.push(`         evidence: ${printable(describeEvidence(e))}${detail ? `  ${printable(detail)}` : ''}`);
+    out.push(`         evidence: ${escapeControls(describeEvidence(e))}${detail ? `  ${escapeControls(detail)}` : ''}`);
   }
-  if (f.action) out.push(`         do: ${printable(f.action)}`);
+  if (f.action) out.push(`         do: ${escapeControls(f.action)}`);
   return out;
 }

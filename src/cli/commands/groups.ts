@@ -1,6 +1,7 @@
+import { escapeControls } from '../../model/escape.js';
 import { pciTreeOf, type PciTreeNode, type PciTreeView } from '../../model/pci-tree.js';
 import { toJson } from '../../model/serialise.js';
-import { escapeControl, plural, truncate, wrap } from '../../render/text.js';
+import { plural, truncate, wrap } from '../../render/text.js';
 import { type Command, EXIT, parseCommandArgs } from '../command.js';
 import { loadHost } from '../inputs.js';
 import { tableWidth } from '../table.js';
@@ -46,7 +47,7 @@ const command: Command = {
     }
     const devices = host.devices.length;
     io.out(
-      [`Host ${escapeControl(host.name)}: ${plural(devices, 'device')}, ${plural(host.groups.length, 'IOMMU group')}, ${plural(host.pci.bridges.length, 'bridge')}`, '', ...groupsText(view, tableWidth(io, values.wide))].join('\n'),
+      [`Host ${escapeControls(host.name)}: ${plural(devices, 'device')}, ${plural(host.groups.length, 'IOMMU group')}, ${plural(host.pci.bridges.length, 'bridge')}`, '', ...groupsText(view, tableWidth(io, values.wide))].join('\n'),
     );
     return EXIT.ok;
   },
@@ -59,7 +60,7 @@ function nodeLine(n: PciTreeNode): string {
   if (n.kind !== 'device') parts.push(KIND_WORDS[n.kind]);
   if (n.acsRedirect) parts.push(`ACS redirect ${n.acsRedirect}`);
   if (n.group !== undefined) parts.push(`group ${n.group}`);
-  if (n.description) parts.push(escapeControl(n.description));
+  if (n.description) parts.push(escapeControls(n.description));
   return parts.join('  ');
 }
 
