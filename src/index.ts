@@ -36,7 +36,7 @@ export {
 export { type FitOptions, RangeSet } from './model/rangeset.js';
 
 // Errors.
-export { InputError } from './model/errors.js';
+export { InputError, type InputLocation } from './model/errors.js';
 
 // Warnings: facts an answer rests on that were skipped or assumed, and the one escaping function.
 export { factWarnings, formatWarning, spaceWarnings, type Warning, warningJson } from './model/warnings.js';
@@ -91,7 +91,8 @@ export {
   type PlacementRequest,
   type Problem,
 } from './solver/problem.js';
-export { type Placement, type Repair, solve, type SolveOptions, type SolveResult } from './solver/solve.js';
+export { type Placement, type Repair, solve, type SolveAnswer, type SolveOptions, type SolveProgress, type SolveResult } from './solver/solve.js';
+export type { CapacityBound } from './solver/capacity.js';
 export type { Conflict, ExplainedConstraint } from './solver/explain.js';
 export { REPAIR_KINDS, type RepairChange, type RepairKind } from './solver/repair.js';
 export type { ExactOracle, OracleAnswer } from './solver/oracle.js';
@@ -139,6 +140,8 @@ export {
 } from './ioas/index.js';
 export type { AllowedRange } from './ioas/state.js';
 export { explainJson, explainText } from './ioas/index.js';
+export type { AttachAnswer, MapAnswer, Tabulate } from './explain/render.js';
+export { type Backing, BACKINGS } from './model/ioas-state.js';
 export { BOUNDARIES, DEFAULT_KERNEL, formatKernel, type KernelFeature, type KernelVersion, NEWEST_MODELLED, NotModelledError, parseKernel } from './ioas/kernel.js';
 
 export { type IoasMapping, type IoasState, loadIoasStateFile, parseIoasState } from './model/ioas-state.js';
@@ -187,7 +190,7 @@ export {
 } from './render/index.js';
 
 // Migration pools, split requests, the guest memory map and the host check.
-export { countVerdicts, DOCTOR_CHECKS, diagnose, type DoctorInput, type DoctorReport, type Evidence, type Finding, type Verdict as DoctorVerdict } from './doctor/index.js';
+export { countVerdicts, DOCTOR_CHECKS, diagnose, type DoctorInput, type DoctorReport, type Evidence, type Finding, type Verdict as DoctorVerdict, VERDICTS as DOCTOR_VERDICTS } from './doctor/index.js';
 export {
   checkGuestMap,
   type E820Entry,

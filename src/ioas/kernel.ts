@@ -70,6 +70,7 @@ export function parseKernel(text: string, where: { file?: string; path?: string 
   return { major: Number(m[1]), minor: Number(m[2]) };
 }
 
+/** `6.19`: the version as `X.Y`. */
 export function formatKernel(k: KernelVersion): string {
   return `${k.major}.${k.minor}`;
 }

@@ -13,6 +13,11 @@ export interface InputLocation {
   path?: string;
 }
 
+/**
+ * Bad input: a file, a line or a JSON path and the reason. Every library entry point throws it
+ * for input it cannot use (never a raw TypeError); the command turns it into exit 2 and one
+ * located line. `reason` is the bare reason; `message` carries the location too.
+ */
 export class InputError extends Error {
   readonly file?: string;
   readonly line?: number;

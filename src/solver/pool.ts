@@ -36,7 +36,7 @@ export interface HostClass {
   space: AddressSpace;
 }
 
-/** A spec as validated (what {@link problemFromSpec} takes). */
+/** A placement spec as validated, before it is bound to a host (the spec file's fields). */
 export type PoolSpec = Parameters<typeof problemFromSpec>[0];
 type RawSpec = PoolSpec;
 

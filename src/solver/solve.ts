@@ -70,7 +70,8 @@ export interface Repair {
   placements: Placement[];
 }
 
-type SolveAnswer =
+/** What a solve found, before the warnings it rests on are added ({@link SolveResult}). */
+export type SolveAnswer =
   | { status: 'sat'; placements: Placement[] }
   | { status: 'unsat'; conflicts: Conflict[]; repairs: Repair[] }
   | {
