@@ -91,8 +91,8 @@ export {
   type PlacementRequest,
   type Problem,
 } from './solver/problem.js';
-export { type Placement, type Repair, solve, type SolveAnswer, type SolveOptions, type SolveProgress, type SolveResult } from './solver/solve.js';
-export type { CapacityBound } from './solver/capacity.js';
+export { type Placement, type Repair, solve, type SolveAnswer, type SolveOptions, type SolvePhase, type SolveProgress, type SolveResult } from './solver/solve.js';
+export type { CapacityBound, Cut as CapacityCut } from './solver/capacity.js';
 export type { Conflict, ExplainedConstraint } from './solver/explain.js';
 export { REPAIR_KINDS, type RepairChange, type RepairKind } from './solver/repair.js';
 export type { ExactOracle, OracleAnswer } from './solver/oracle.js';
