@@ -54,6 +54,8 @@ describe('warnings travel with every answer', () => {
     ['explain attach', (host) => ['explain', 'attach', host, '--device', '41:00.0']],
     ['check-attach', (host) => ['check-attach', f.layout, '--host', host, '--device', '41:00.0']],
     ['render', (host) => ['render', host, '-o', join(f.dir, `${Math.random()}.svg`)]],
+    ['groups', (host) => ['groups', host]],
+    ['guest-map', (host) => ['guest-map', f.layout, '--host', host]],
   ];
 
   it.each(cases)('%s: text on stderr with file:line, JSON with the source, --strict exits 5', async (_name, args) => {

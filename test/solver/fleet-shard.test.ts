@@ -173,6 +173,25 @@ describe('fleet sources, grouping and shards', () => {
     expect(foreign.err).toMatch(/checked another layout/);
   });
 
+  it('keeps each host\'s warnings through shards: merge --strict fails as one run --strict does', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'iova-shard-warn-'));
+    const dir = join(root, 'fleet');
+    mkdirSync(dir);
+    // An AMD host without its address width: the profile's width is an assumption, a warning.
+    for (let i = 0; i < 6; i++) writeFileSync(join(dir, `amd-${i}.json`), JSON.stringify({ name: `amd-${i}`, platform: 'amd-vi', groups: [{ id: 1, devices: ['0000:01:00.0'] }], devices: [{ id: '0000:01:00.0', group: 1 }] }));
+    const layout = join(root, 'layout.json');
+    writeFileSync(layout, JSON.stringify(LAYOUT));
+    const single = await iova('verify', layout, '--fleet', dir, '--json', '--strict');
+    expect(single.code).toBe(5);
+    const files = [0, 1].map((i) => join(root, `shard-${i}.json`));
+    for (const [i, file] of files.entries()) writeFileSync(file, (await iova('verify', layout, '--fleet', dir, '--shard', `${i}/2`)).out);
+    const merged = await iova('fleet', 'merge', ...files, '--json', '--strict');
+    expect(merged.code).toBe(5);
+    expect(JSON.parse(merged.out)).toEqual(JSON.parse(single.out));
+    expect(JSON.parse(merged.out).hosts[0].warnings[0].message).toMatch(/address width/);
+    expect((await iova('fleet', 'merge', ...files)).code).toBe(0);
+  });
+
   it('validates --shard', () => {
     expect(parseShard('3/16')).toEqual({ index: 3, count: 16 });
     for (const bad of ['16/16', '1/0', 'a/b', '3']) expect(() => parseShard(bad)).toThrow(/--shard must be I\/N/);

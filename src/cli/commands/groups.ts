@@ -2,7 +2,8 @@ import { escapeControls } from '../../model/escape.js';
 import { pciTreeOf, type PciTreeNode, type PciTreeView } from '../../model/pci-tree.js';
 import { toJson } from '../../model/serialise.js';
 import { plural, truncate, wrap } from '../../render/text.js';
-import { type Command, EXIT, parseCommandArgs } from '../command.js';
+import { type Command, EXIT, finish, parseCommandArgs, STRICT_HELP, STRICT_OPTION } from '../command.js';
+import { factWarnings, warningJson } from '../../model/warnings.js';
 import { loadHost } from '../inputs.js';
 import { tableWidth } from '../table.js';
 
@@ -22,7 +23,12 @@ Options:
              [{"peer","ranges":[{"what","start","last","note"}]}]}]} (addresses as 0x…)
   --wide     do not shorten device names to fit the terminal (100 columns when output is
              not a terminal)
-  -h, --help this text`;
+${STRICT_HELP}
+  -h, --help this text
+
+Warnings (facts of the host that were skipped or assumed — an lspci run without root shows no
+ACS capabilities, so every port is "unknown") go to standard error, or into "warnings" with
+--json.`;
 
 const KIND_WORDS: Record<PciTreeNode['kind'], string> = {
   'host-bridge': 'host bridge',
@@ -38,18 +44,18 @@ const command: Command = {
   name: 'groups',
   help,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs('groups', argv, { json: { type: 'boolean' }, wide: { type: 'boolean' } });
+    const { values, positionals } = parseCommandArgs('groups', argv, { json: { type: 'boolean' }, wide: { type: 'boolean' }, ...STRICT_OPTION });
     const host = await loadHost(positionals);
     const view = pciTreeOf(host);
     if (values.json) {
-      io.out(toJson({ host: host.name, tree: view.roots, groups: view.groups, peers: view.peers }));
-      return EXIT.ok;
+      io.out(toJson({ host: host.name, tree: view.roots, groups: view.groups, peers: view.peers, warnings: factWarnings(host).map(warningJson) }));
+      return finish(io, EXIT.ok, factWarnings(host), values);
     }
     const devices = host.devices.length;
     io.out(
       [`Host ${escapeControls(host.name)}: ${plural(devices, 'device')}, ${plural(host.groups.length, 'IOMMU group')}, ${plural(host.pci.bridges.length, 'bridge')}`, '', ...groupsText(view, tableWidth(io, values.wide))].join('\n'),
     );
-    return EXIT.ok;
+    return finish(io, EXIT.ok, factWarnings(host), values);
   },
 };
 

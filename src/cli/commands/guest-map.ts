@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { checkGuestMap, formatAcpiReserved, formatE820, type GuestMapCheck, guestMapJson, guestMemoryMap, parseGuestMap, ramPlacements } from '../../guest/memory-map.js';
 import { hex } from '../../model/address.js';
 import { InputError } from '../../model/errors.js';
+import { readInputText } from '../../model/load.js';
+import { factWarnings, forHost, warningJson } from '../../model/warnings.js';
 import { toJson } from '../../model/serialise.js';
 import { loadLayout } from '../../solver/layout.js';
-import { type Command, EXIT, listOption, parseCommandArgs } from '../command.js';
+import { type Command, EXIT, finish, listOption, parseCommandArgs, STRICT_HELP, STRICT_OPTION } from '../command.js';
 import { loadHost } from '../inputs.js';
 
 const help = `Usage: iova guest-map <layout.json> --host HOST [--host HOST …] [options]
@@ -23,11 +24,16 @@ Options:
   --ram A,B        the placements that are guest RAM (default: those whose name starts "ram")
   --acpi           print the PNP0C02 device (ASL) after the table
   --check FILE     compare a guest's boot log or /proc/iomem with the plan
-  --json           print {"hosts","e820":[…],"acpi":{…}} (with --check also "check")
+  --json           print {"hosts","e820":[…],"acpi":{…},"warnings":[…]} (with --check also "check")
+${STRICT_HELP}
   -h, --help       this text
 
+Warnings (facts of the hosts that were skipped or assumed) go to standard error, or into
+"warnings" with --json.
+
 Exit codes: 0 written (or the guest matches the plan), 1 the guest differs from the plan,
-2 bad input (including RAM over a reserved range: run iova verify).`;
+2 bad input (including RAM over a reserved range: run iova verify), 5 with --strict when a 0
+rests on warnings.`;
 
 const command: Command = {
   name: 'guest-map',
@@ -39,6 +45,7 @@ const command: Command = {
       acpi: { type: 'boolean' },
       check: { type: 'string' },
       json: { type: 'boolean' },
+      ...STRICT_OPTION,
     });
     if (positionals.length !== 1) throw new InputError('give exactly one layout file (see: iova guest-map --help)');
     const hostFiles = values.host ?? [];
@@ -49,16 +56,11 @@ const command: Command = {
     const map = guestMemoryMap(layout, hosts, ramPlacements(layout, listOption(values.ram)));
     let check: GuestMapCheck | undefined;
     if (values.check !== undefined) {
-      let text: string;
-      try {
-        text = readFileSync(values.check, 'utf8');
-      } catch (error) {
-        throw new InputError(`cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file: values.check });
-      }
-      check = checkGuestMap(map, parseGuestMap(text, values.check));
+      check = checkGuestMap(map, parseGuestMap(readInputText(values.check), values.check));
     }
+    const warnings = hosts.flatMap((h) => (hosts.length > 1 ? forHost(factWarnings(h), h.name) : factWarnings(h)));
     if (values.json) {
-      io.out(toJson({ ...guestMapJson(map), ...(check ? { check: checkJson(check) } : {}) }));
+      io.out(toJson({ ...guestMapJson(map), ...(check ? { check: checkJson(check) } : {}), warnings: warnings.map(warningJson) }));
     } else {
       const out = [formatE820(map)];
       if (values.acpi) out.push('', formatAcpiReserved(map));
@@ -69,7 +71,7 @@ const command: Command = {
       if (check) out.push('', checkText(check));
       io.out(out.join('\n'));
     }
-    return check && !check.ok ? EXIT.rejected : EXIT.ok;
+    return finish(io, check && !check.ok ? EXIT.rejected : EXIT.ok, warnings, values);
   },
 };
 

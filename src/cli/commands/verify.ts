@@ -129,7 +129,7 @@ async function runFleet(layout: Layout, fleet: string, workers: string | undefin
 }
 
 /** The fleet report with each host's warnings in their JSON form. */
-function fleetJson(report: FleetReport) {
+export function fleetJson(report: FleetReport) {
   return { ...report, hosts: report.hosts.map((h) => ('warnings' in h ? { ...h, warnings: h.warnings.map(warningJson) } : h)) };
 }
 
