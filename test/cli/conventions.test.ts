@@ -275,7 +275,7 @@ describe('shell completion generated from the help', () => {
     expect([...cases.keys()]).toEqual(commands);
     // Written by hand from each command's documented options.
     expect(cases.get('solve')?.opts.sort()).toEqual(['--fleet', '--help', '--host', '--json', '--output', '--strict', '--timeout', '--wide', '-h', '-o']);
-    expect(cases.get('groups')?.opts.sort()).toEqual(['--help', '--json', '--wide', '-h']);
+    expect(cases.get('groups')?.opts.sort()).toEqual(['--help', '--json', '--strict', '--wide', '-h']);
     expect(cases.get('schema')?.firsts).toEqual(['host', 'spec', 'layout', 'ioas']);
     expect(cases.get('explain')?.firsts).toEqual(['map', 'attach']);
     expect(cases.get('completion')?.firsts).toEqual(['bash', 'zsh', 'fish']);
