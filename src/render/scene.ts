@@ -20,7 +20,7 @@ import { type HoleCategory, holeCategory } from './palette.js';
 import type { AttachInfo, Ioas, MapInfo } from '../ioas/ioas.js';
 import { ownersText } from '../ioas/reserved.js';
 import { describeFact, type InvolvedFact, type IoasResult } from '../explain/explanation.js';
-import { describeStep, summary as rejectionLine } from '../explain/render.js';
+import { describeStep } from '../explain/render.js';
 import { RangeSet } from '../model/rangeset.js';
 import { factWarnings } from '../model/warnings.js';
 import { plural } from './text.js';
@@ -284,7 +284,7 @@ export function sceneOfIoasAnswer(before: Ioas, question: IoasQuestion, answer: 
     ],
     warnings: [...factWarnings(before.host).map(formatWarning), ...answer.warnings.map((w) => w.message)],
     verdict: answer.ok ? 'accepted' : 'rejected',
-    summary: answer.ok ? `accepted: ${subject}` : `rejected: ${rejectionLine(answer)}`,
+    summary: answer.ok ? `accepted: ${subject}` : `rejected: -${answer.errno} ${answer.rule}`,
     windows: windows.ranges.map((w) => ({ start: w.start, last: w.last, provenance: attached.length > 0 ? `aperture of the domains of ${attached.join(', ')}` : 'the whole 64-bit space (nothing attached)' })),
     usable: [...usable.ranges],
     holes: holeFacts

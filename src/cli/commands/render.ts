@@ -163,9 +163,10 @@ function withOverrides(spec: unknown, overrides: { policy?: string; devices?: st
   return out;
 }
 
-const FORMATS = ['svg', 'html', 'txt'] as const;
+export const FORMATS = ['svg', 'html', 'txt'] as const;
 
-function formatOption(format: string | undefined, output: string | undefined): (typeof FORMATS)[number] {
+/** The picture format: --format, else FILE's extension, else svg (shared with `iova explain -o`). */
+export function formatOption(format: string | undefined, output: string | undefined): (typeof FORMATS)[number] {
   if (format !== undefined) {
     if (!(FORMATS as readonly string[]).includes(format)) throw new InputError(`--format must be svg, html or txt, not "${format}"${didYouMean(format, FORMATS)}`);
     return format as (typeof FORMATS)[number];
@@ -176,7 +177,7 @@ function formatOption(format: string | undefined, output: string | undefined): (
   throw new InputError(`cannot tell the format of "${output}": name it .svg, .html or .txt, or give --format`);
 }
 
-function widthOption(value: string | undefined): number | undefined {
+export function widthOption(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const width = Number(value);
   if (!Number.isSafeInteger(width) || width < 480 || width > 20_000) throw new InputError(`--width must be a whole number of pixels from 480 to 20000, not "${value}"`);
