@@ -9,14 +9,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Io } from '../../src/cli/command.js';
-import { main } from '../../src/cli/main.js';
 import { Ioas } from '../../src/ioas/index.js';
 import { hex } from '../../src/model/address.js';
 import { readJsonFile } from '../../src/model/load.js';
 import { parseIoasState } from '../../src/model/ioas-state.js';
 import { parseHostFacts } from '../../src/model/schema.js';
 import { renderHtml, renderSvg, renderTxt, sceneOfIoasAnswer } from '../../src/render/index.js';
+import { iova } from '../cli/run.js';
 import { MOCK_APERTURE_LAST, MOCK_APERTURE_START, mockHost } from '../ioas/helpers.js';
 import { allElements, child, findAll, parseXml, textOf, type XmlElement } from './xml.js';
 
@@ -155,18 +154,10 @@ describe('the picture of an IOAS answer', () => {
   });
 });
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (t) => out.push(t), err: (t) => err.push(t), isTty: false };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
 describe('iova explain -o', () => {
   it('writes the picture of a rejected map and still prints the answer', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'iova-explain-')), 'answer.svg');
-    const { code, out } = await run('explain', 'map', VM, '--iova', '0x10000000', '--length', '64K', '-o', file);
+    const { code, out } = await iova('explain', 'map', VM, '--iova', '0x10000000', '--length', '64K', '-o', file);
     expect(code).toBe(1);
     expect(out).toContain('REJECTED (-EEXIST)');
     const root = parseXml(readFileSync(file, 'utf8'));
@@ -175,17 +166,17 @@ describe('iova explain -o', () => {
   });
 
   it('writes the text map to standard output with -o -, exit code as the answer', async () => {
-    const rejected = await run('explain', 'map', HOST, '--iova', '0xfd00000000', '--length', '64K', '-o', '-', '--format', 'txt');
+    const rejected = await iova('explain', 'map', HOST, '--iova', '0xfd00000000', '--length', '64K', '-o', '-', '--format', 'txt');
     expect(rejected.code).toBe(1);
     expect(rejected.out).toContain('Address map');
     expect(rejected.out).not.toContain('REJECTED');
-    const accepted = await run('explain', 'map', HOST, '--iova', '0x40000000', '--length', '2M', '-o', '-', '--format', 'txt');
+    const accepted = await iova('explain', 'map', HOST, '--iova', '0x40000000', '--length', '2M', '-o', '-', '--format', 'txt');
     expect(accepted.code).toBe(0);
     expect(accepted.out.split('\n').filter((l) => l.startsWith('!'))).toEqual([]);
   });
 
   it('refuses an unknown picture format as bad input', async () => {
-    const { code, err } = await run('explain', 'map', HOST, '--iova', '0x40000000', '--length', '2M', '-o', 'x.png');
+    const { code, err } = await iova('explain', 'map', HOST, '--iova', '0x40000000', '--length', '2M', '-o', 'x.png');
     expect(code).toBe(2);
     expect(err).toContain('.svg, .html or .txt');
   });
