@@ -154,6 +154,30 @@ describe('the picture of an IOAS answer', () => {
   });
 });
 
+describe('control characters from an IOAS state', () => {
+  it('never reach the SVG or the text map raw', () => {
+    const state = parseIoasState(
+      {
+        host: { name: 'h\u001b[31m', platform: 'intel-vtd', devices: [{ id: '03:00.0' }] },
+        policy: 'iommufd',
+        attached: ['03:00.0'],
+        mappings: [{ name: 'ram\u001b]0;owned\u0007', start: '0x0', size: '1M', va: '0x7f0000000000' }],
+      },
+      'state.json',
+    );
+    const { answer, scene } = answerScene(Ioas.fromState(state), { iova: 0x8_0000n, length: 0x1000n, fixed: true });
+    expect(answer.ok).toBe(false);
+    const svgText = renderSvg(scene);
+    // parseXml refuses any character XML 1.0 does not allow, raw or as a reference.
+    const root = parseXml(svgText);
+    expect(findAll(root, { 'data-kind': 'existing', 'data-conflict': 'true' }, 'g')).toHaveLength(1);
+    const controls = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+    expect(controls.test(svgText)).toBe(false);
+    expect(controls.test(renderTxt(scene))).toBe(false);
+    expect(controls.test(renderHtml(scene))).toBe(false);
+  });
+});
+
 describe('iova explain -o', () => {
   it('writes the picture of a rejected map and still prints the answer', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'iova-explain-')), 'answer.svg');
