@@ -327,7 +327,14 @@ export function sceneOfIoasAnswer(before: Ioas, question: IoasQuestion, answer: 
     if (f.fact === 'hole') {
       const provenance = factProvenance(f);
       const flagged = flagHoles(scene, (h) => sameRange(h, f.range) && h.kind === f.holeKind && h.provenance === provenance);
-      ranges.push(...(flagged.length > 0 ? flagged : [f.range]));
+      // A refused attach names holes of the device it would bring: draw them, flagged.
+      if (flagged.length === 0 && f.holeKind !== undefined && f.holeType !== undefined) {
+        const kind = f.holeKind;
+        const type = f.holeType;
+        scene.holes.push({ start: f.range.start, last: f.range.last, kind, type, category: holeCategory({ kind, type }), enforced: f.enforced !== false, provenance, conflict: true });
+        scene.holes.sort(compareRanges);
+      }
+      ranges.push(f.range);
     } else if (f.fact === 'mapping') {
       for (const m of scene.existing) if (sameRange(m, f.range)) m.conflict = true;
       ranges.push(f.range);

@@ -205,3 +205,17 @@ describe('iova explain -o', () => {
     expect(err).toContain('.svg, .html or .txt');
   });
 });
+
+describe('the picture of a refused attach', () => {
+  it('draws the reserved region the device would bring, flagged with the mapping in its way', () => {
+    const ioas = Ioas.create(parseHostFacts(readJsonFile(HOST), HOST));
+    expect(ioas.map({ iova: MSI.start, length: 0x1000n, fixed: true, name: 'doorbell' }).ok).toBe(true);
+    const before = ioas.clone();
+    const answer = ioas.attach('0000:41:00.0');
+    expect(answer.ok).toBe(false);
+    const root = parseXml(renderSvg(sceneOfIoasAnswer(before, { op: 'attach', device: '0000:41:00.0' }, answer)));
+    const flagged = findAll(root, { 'data-kind': 'hole', 'data-conflict': 'true' }, 'g');
+    expect(flagged.map((h) => [h.attrs['data-start'], h.attrs['data-last'], h.attrs['data-type']])).toEqual([[hex(MSI.start), hex(MSI.last), MSI.type]]);
+    expect(findAll(root, { 'data-kind': 'existing', 'data-name': 'doorbell', 'data-conflict': 'true' }, 'g')).toHaveLength(1);
+  });
+});
