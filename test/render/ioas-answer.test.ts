@@ -189,6 +189,15 @@ describe('iova explain -o', () => {
     expect(findAll(root, { 'data-kind': 'placement', 'data-state': 'wanted', 'data-conflict': 'true' }, 'g')).toHaveLength(1);
   });
 
+  it('keeps --json output plain JSON when the picture goes to a file', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'iova-explain-')), 'answer.txt');
+    const { code, out } = await iova('explain', 'map', HOST, '--iova', '0xfd00000000', '--length', '64K', '--json', '-o', file);
+    expect(code).toBe(1);
+    expect(JSON.parse(out)).toMatchObject({ accepted: false, errno: 'EINVAL', rule: 'reserved-overlap' });
+    const txt = readFileSync(file, 'utf8');
+    expect(txt.split('\n').filter((l) => l.startsWith('!'))).toHaveLength(2);
+  });
+
   it('writes the text map to standard output with -o -, exit code as the answer', async () => {
     const rejected = await iova('explain', 'map', HOST, '--iova', '0xfd00000000', '--length', '64K', '-o', '-', '--format', 'txt');
     expect(rejected.code).toBe(1);
