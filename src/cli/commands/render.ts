@@ -28,6 +28,9 @@ content:
   layout    a layout (has "placements"; needs --host): its placements, with every
             violation \`iova verify\` would report highlighted
 
+An IOAS answer (one map or attach, with its rejection and suggestion) is drawn by
+\`iova explain map|attach … -o FILE\`, with the same formats.
+
 The axis is segmented, not linear: it breaks at every boundary and gives each segment a
 width that grows with the logarithm of its size, so a 4 KiB hole stays visible next to a
 1 TiB window. The picture says so in its footer.
