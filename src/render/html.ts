@@ -104,7 +104,7 @@ function conflictsSection(scene: Scene): string {
   const heading = scene.verdict === 'rejected' ? 'Violations' : 'Conflicts';
   const repairs =
     scene.repairs.length > 0
-      ? `\n<h2>Repairs (each was solved again and works)</h2>\n<ol class="repairs">\n${scene.repairs.map((r) => `<li>${escapeXml(r)}</li>`).join('\n')}\n</ol>`
+      ? `\n<h2>${escapeXml((scene.repairsHeading ?? 'Repairs (each was solved again and works)'))}</h2>\n<ol class="repairs">\n${scene.repairs.map((r) => `<li>${escapeXml(r)}</li>`).join('\n')}\n</ol>`
       : '';
   return `<h2>${heading}</h2>\n<ul class="conflicts">\n${items.join('\n')}\n</ul>${repairs}`;
 }

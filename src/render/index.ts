@@ -9,6 +9,8 @@ export { assignLanes, laneCount, type Span } from './lanes.js';
 export { HOLE_CATEGORIES, type HoleCategory, holeCategory } from './palette.js';
 export { type Extent, LOG2_FLOOR, log2Big, type ScaleOptions, type Segment, SegmentedScale } from './scale.js';
 export {
+  type IoasQuestion,
+  type IoasSceneOptions,
   type LayoutSceneOptions,
   type Scene,
   type SceneConflict,
@@ -17,6 +19,7 @@ export {
   type SceneOptions,
   type ScenePlacement,
   type SceneWindow,
+  sceneOfIoasAnswer,
   sceneOfLayout,
   sceneOfSolution,
   sceneOfSpace,

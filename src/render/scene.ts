@@ -17,6 +17,12 @@ import type { SolveResult } from '../solver/solve.js';
 import { formatWarning, spaceWarnings } from '../model/warnings.js';
 import { type Layout, type Violation, verifyInSpace } from '../explain/verify.js';
 import { type HoleCategory, holeCategory } from './palette.js';
+import type { AttachInfo, Ioas, MapInfo } from '../ioas/ioas.js';
+import { ownersText } from '../ioas/reserved.js';
+import { describeFact, type InvolvedFact, type IoasResult } from '../explain/explanation.js';
+import { describeStep } from '../explain/render.js';
+import { RangeSet } from '../model/rangeset.js';
+import { factWarnings } from '../model/warnings.js';
 import { plural } from './text.js';
 
 /** An aperture window: addresses the attached domains translate. */
@@ -41,9 +47,10 @@ export interface ScenePlacement extends IovaRange {
   size: bigint;
   /**
    * `placed`: where the solver or the layout put it; `wanted`: where a fixed request of an
-   * unsatisfiable spec is pinned (nothing is placed then, but these show where the conflict is).
+   * unsatisfiable spec is pinned, or where a rejected map asked to be (nothing is placed then,
+   * but these show where the conflict is); `suggested`: where a checked suggestion would put it.
    */
-  state: 'placed' | 'wanted';
+  state: 'placed' | 'wanted' | 'suggested';
   /** Named by a conflict or a violation. */
   conflict: boolean;
   /** Further lines for the hover details: pages, requirements, provenance. */
@@ -59,8 +66,10 @@ export interface SceneMapping extends IovaRange {
 
 /** One conflict (unsat spec) or violation (layout): its sentence and the ranges it names. */
 export interface SceneConflict {
-  /** `Conflict 1`, `Violation 3`. */
+  /** `Conflict 1`, `Violation 3`, `-EINVAL reserved-overlap`. */
   label: string;
+  /** The short form drawn on its marks: `#1`, `-EINVAL`. */
+  mark: string;
   message: string;
   /** One line per constraint, or the violation's source. */
   details: string[];
@@ -74,7 +83,7 @@ export interface SceneConflict {
  */
 export type Verdict = 'space' | 'sat' | 'unsat' | 'unknown' | 'accepted' | 'rejected';
 
-/** Everything a picture shows. Build one with {@link sceneOfSpace}, {@link sceneOfSolution} or {@link sceneOfLayout}. */
+/** Everything a picture shows. Build one with {@link sceneOfSpace}, {@link sceneOfSolution}, {@link sceneOfLayout} or {@link sceneOfIoasAnswer}. */
 export interface Scene {
   title: string;
   /** Short lines about the host and the policy, shown under the title. */
@@ -92,6 +101,8 @@ export interface Scene {
   conflicts: SceneConflict[];
   /** For an unsat spec: repairs that each make it sat (already solved again), cheapest first. */
   repairs: string[];
+  /** The heading over `repairs` (no final colon), when it is not the solver's: an IOAS answer's suggestions. */
+  repairsHeading?: string;
 }
 
 export interface SceneOptions {
@@ -226,6 +237,7 @@ export function sceneOfLayout(space: AddressSpace, layout: Layout, options: Layo
     }
     scene.conflicts.push({
       label: `Violation ${i + 1}`,
+      mark: `#${i + 1}`,
       message: v.message + (v.enforced ? '' : ' [the kernel would not refuse this; the DMA would misbehave]'),
       // The source, unless the message already quotes it.
       details: v.source && !v.message.includes(describeProvenance(v.source)) ? [describeProvenance(v.source)] : [],
@@ -233,6 +245,138 @@ export function sceneOfLayout(space: AddressSpace, layout: Layout, options: Layo
     });
   });
   return scene;
+}
+
+/** What an IOAS answer was asked: one map (fixed at `iova`, or placed by the kernel) or one attach. */
+export type IoasQuestion = { op: 'map'; iova?: bigint; length: bigint; fixed: boolean } | { op: 'attach'; device: string };
+
+export interface IoasSceneOptions extends SceneOptions {
+  /** The question in a few words (`fixed map at 0xfd_0000_0000`), as the text answer names it. */
+  subject?: string;
+}
+
+/**
+ * An IOAS answer to one map or attach, drawn on the IOAS it was asked of (`before`: the state
+ * before the operation): the aperture, the reserved ranges with who brought them, the allowed
+ * ranges, the existing mappings and the requested map. A rejection flags the request and every
+ * involved fact, and the best suggestion's fixed maps are drawn as dashed `suggested` placements;
+ * an accepted map is drawn where it went, with no conflict marks.
+ */
+export function sceneOfIoasAnswer(before: Ioas, question: IoasQuestion, answer: IoasResult<MapInfo | AttachInfo>, options: IoasSceneOptions = {}): Scene {
+  const subject = options.subject ?? (question.op === 'attach' ? `attach ${question.device}` : question.fixed && question.iova !== undefined ? `fixed map at ${hexGrouped(question.iova)}` : 'automatic map');
+  const reserved = before.reserved();
+  // An accepted attach brings its own reserved ranges: draw them too.
+  if (answer.ok && 'device' in answer) for (const f of answer.reserved) if (!reserved.some((r) => sameFact(r, f))) reserved.push(f);
+  const holeFacts = [...reserved, ...before.advisory()];
+  const apertureHoles = RangeSet.of(reserved.filter((f) => f.holeKind === 'aperture').map((f) => f.range));
+  const windows = RangeSet.FULL.subtract(apertureHoles);
+  const enforced = RangeSet.of(reserved.filter((f) => f.enforced !== false).map((f) => f.range));
+  const allowed = before.allowed;
+  let usable = windows.subtract(enforced);
+  if (allowed.length > 0) usable = usable.intersect(RangeSet.of(allowed));
+  const attached = before.attached;
+  const scene: Scene = {
+    title: options.title ?? `${subject} on host ${before.host.name}`,
+    facts: [
+      `host ${before.host.name}, policy ${before.policy}, Linux ${answer.kernel || before.kernel}, alignment ${formatSize(before.alignment)}, pages ${formatPageSizes(before.pageSizes)}`,
+      `attached: ${attached.length > 0 ? attached.join(', ') : 'nothing'}`,
+      allowed.length > 0 ? `allowed ranges (automatic maps only go there; drawn as usable): ${allowed.map((a) => describeRange(a)).join(', ')}` : 'allowed ranges: none set',
+    ],
+    warnings: [...factWarnings(before.host).map(formatWarning), ...answer.warnings.map((w) => w.message)],
+    verdict: answer.ok ? 'accepted' : 'rejected',
+    summary: answer.ok ? `accepted: ${subject}` : `rejected: -${answer.errno} ${answer.rule}`,
+    windows: windows.ranges.map((w) => ({ start: w.start, last: w.last, provenance: attached.length > 0 ? `aperture of the domains of ${attached.join(', ')}` : 'the whole 64-bit space (nothing attached)' })),
+    usable: [...usable.ranges],
+    holes: holeFacts
+      .filter((f) => f.holeKind !== undefined && f.holeType !== undefined)
+      .map((f) => ({
+        start: f.range.start,
+        last: f.range.last,
+        kind: f.holeKind as HoleKind,
+        type: f.holeType as HoleType,
+        category: holeCategory({ kind: f.holeKind as HoleKind, type: f.holeType as HoleType }),
+        enforced: f.enforced !== false,
+        provenance: factProvenance(f),
+        conflict: false,
+      }))
+      .sort(compareRanges),
+    placements: [],
+    existing: before.mappings.map((m, i) => ({ start: m.start, last: m.last, name: m.name ?? `mapping ${i + 1}`, provenance: describeProvenance(m.source), conflict: false })),
+    conflicts: [],
+    repairs: [],
+  };
+  if (question.op === 'map') {
+    const at = answer.ok && 'iova' in answer ? answer.iova : question.iova;
+    if (at !== undefined && question.length > 0n && at + question.length - 1n <= MAX_ADDRESS) {
+      scene.placements.push({
+        name: 'requested map',
+        start: at,
+        last: at + question.length - 1n,
+        size: question.length,
+        state: answer.ok ? 'placed' : 'wanted',
+        conflict: !answer.ok,
+        details: [answer.ok ? `${answer.ok && 'automatic' in answer && answer.automatic ? 'placed by the kernel' : 'fixed'} at ${hexGrouped(at)}` : `refused: -${answer.errno} ${answer.rule}`],
+      });
+    }
+  }
+  if (answer.ok) return scene;
+
+  // The rejection: the request and every involved fact flagged, the suggestion drawn dashed.
+  const ranges: IovaRange[] = scene.placements.filter((p) => p.conflict);
+  for (const f of answer.involved) {
+    if (f.fact === 'hole') {
+      const provenance = factProvenance(f);
+      const flagged = flagHoles(scene, (h) => sameRange(h, f.range) && h.kind === f.holeKind && h.provenance === provenance);
+      // A refused attach names holes of the device it would bring: draw them, flagged.
+      if (flagged.length === 0 && f.holeKind !== undefined && f.holeType !== undefined) {
+        const kind = f.holeKind;
+        const type = f.holeType;
+        scene.holes.push({ start: f.range.start, last: f.range.last, kind, type, category: holeCategory({ kind, type }), enforced: f.enforced !== false, provenance, conflict: true });
+        scene.holes.sort(compareRanges);
+      }
+      ranges.push(f.range);
+    } else if (f.fact === 'mapping') {
+      for (const m of scene.existing) if (sameRange(m, f.range)) m.conflict = true;
+      ranges.push(f.range);
+    } else {
+      ranges.push(f.range);
+    }
+  }
+  const [best, ...others] = answer.suggestions;
+  for (const step of best?.steps ?? []) {
+    if (step.op !== 'map' || !step.fixed || step.iova === undefined || step.length === 0n || step.iova + step.length - 1n > MAX_ADDRESS) continue;
+    scene.placements.push({
+      name: 'suggested map',
+      start: step.iova,
+      last: step.iova + step.length - 1n,
+      size: step.length,
+      state: 'suggested',
+      conflict: false,
+      details: [best.text],
+    });
+  }
+  scene.conflicts.push({
+    label: `-${answer.errno} ${answer.rule}`,
+    mark: `-${answer.errno}`,
+    message: answer.message,
+    details: answer.involved.map((f) => describeFact(f) + (f.owners && f.owners.length > 0 ? `; ${ownersText(f.owners)}` : '')),
+    ranges: uniqueRanges(ranges),
+  });
+  if (best) {
+    scene.repairsHeading = 'Suggestions (each was checked to be accepted)';
+    scene.repairs = [`${best.text} (${best.steps.map(describeStep).join('; ')})`, ...others.map((s) => s.text)];
+  }
+  return scene;
+}
+
+/** A hole fact's source, with who brought it. */
+function factProvenance(f: InvolvedFact): string {
+  const where = describeProvenance(f.source);
+  return f.owners && f.owners.length > 0 ? `${where}; ${ownersText(f.owners)}` : where;
+}
+
+function sameFact(a: InvolvedFact, b: InvolvedFact): boolean {
+  return sameRange(a.range, b.range) && a.holeKind === b.holeKind && a.holeType === b.holeType && describeProvenance(a.source) === describeProvenance(b.source);
 }
 
 function base(space: AddressSpace): Omit<Scene, 'title' | 'verdict' | 'summary'> {
@@ -303,6 +447,7 @@ function markConflict(scene: Scene, problem: Problem, conflict: Conflict, index:
   }
   scene.conflicts.push({
     label: `Conflict ${index + 1}`,
+    mark: `#${index + 1}`,
     message: conflict.message + (conflict.minimal ? '' : ' (possibly not minimal)'),
     details: conflict.constraints.map((c) => c.text + (c.source && !c.text.includes(describeProvenance(c.source)) ? ` [${describeProvenance(c.source)}]` : '')),
     ranges: uniqueRanges(ranges),

@@ -187,7 +187,7 @@ export function renderSvg(scene: Scene, options: RenderOptions = {}): string {
     y += 6;
   }
   if (scene.repairs.length > 0) {
-    notes.push(text(MARGIN, y, 'Repairs (each was solved again and works):', { size: ITEM_FONT, weight: 'bold' }));
+    notes.push(text(MARGIN, y, `${scene.repairsHeading ?? 'Repairs (each was solved again and works)'}:`, { size: ITEM_FONT, weight: 'bold' }));
     y += 15;
     scene.repairs.forEach((r, n) => {
       for (const [i, line] of wrap(r, textChars - 8).entries()) {
@@ -327,11 +327,11 @@ function tracksOf(scene: Scene): Track[] {
         range: p,
         ref: `placement-${i}`,
         data: [['kind', 'placement'], ['name', p.name], ...rangeData(p), ['size', hex(p.size)], ['state', p.state], ['conflict', String(p.conflict)]],
-        tooltip: [`${p.state === 'wanted' ? 'wanted placement' : 'placement'} ${p.name}`, describeRange(p), ...p.details, ...(p.conflict ? ['named by a conflict'] : [])],
+        tooltip: [`${p.state === 'wanted' ? 'wanted placement' : p.state === 'suggested' ? 'suggested placement' : 'placement'} ${p.name}`, describeRange(p), ...p.details, ...(p.conflict ? ['named by a conflict'] : [])],
         fill: p.state === 'placed' ? COLOURS.placement : p.conflict ? COLOURS.conflictFill : COLOURS.background,
         ink: p.state === 'placed' ? COLOURS.placementInk : COLOURS.text,
-        stroke: p.conflict ? COLOURS.conflict : p.state === 'wanted' ? COLOURS.placement : '#ffffff',
-        dashed: p.state === 'wanted',
+        stroke: p.conflict ? COLOURS.conflict : p.state === 'placed' ? '#ffffff' : COLOURS.placement,
+        dashed: p.state !== 'placed',
         hatch: p.conflict && p.state === 'placed',
         label: `${p.name} (${formatSize(p.size)})`,
         labelBeside: true,
@@ -350,7 +350,7 @@ function tracksOf(scene: Scene): Track[] {
         ink: COLOURS.conflict,
         stroke: COLOURS.conflict,
         hatch: true,
-        label: m.labels.map((l) => l.replace(/^\D+/, '#')).join(' '),
+        label: m.marks.join(' '),
         labelBeside: true,
       })),
     });
@@ -358,14 +358,17 @@ function tracksOf(scene: Scene): Track[] {
   return tracks;
 }
 
-/** One mark per distinct range, listing every conflict that names it. */
-function conflictMarks(scene: Scene): Array<{ range: IovaRange; labels: string[] }> {
-  const byRange = new Map<string, { range: IovaRange; labels: string[] }>();
+/** One mark per distinct range, listing every conflict that names it (labels, and their short marks). */
+function conflictMarks(scene: Scene): Array<{ range: IovaRange; labels: string[]; marks: string[] }> {
+  const byRange = new Map<string, { range: IovaRange; labels: string[]; marks: string[] }>();
   for (const c of scene.conflicts) {
     for (const r of c.ranges) {
       const key = `${r.start}:${r.last}`;
-      const mark = byRange.get(key) ?? { range: r, labels: [] };
-      if (!mark.labels.includes(c.label)) mark.labels.push(c.label);
+      const mark = byRange.get(key) ?? { range: r, labels: [], marks: [] };
+      if (!mark.labels.includes(c.label)) {
+        mark.labels.push(c.label);
+        mark.marks.push(c.mark);
+      }
       byRange.set(key, mark);
     }
   }
@@ -450,7 +453,8 @@ function legendOf(scene: Scene): LegendEntry[] {
   out.push({ key: 'usable', label: 'usable', fill: COLOURS.usable, stroke: '#ffffff' });
   if (scene.existing.length > 0) out.push({ key: 'existing', label: 'existing mapping', fill: COLOURS.existing, stroke: '#ffffff' });
   if (scene.placements.some((p) => p.state === 'placed')) out.push({ key: 'placement', label: 'placement', fill: COLOURS.placement, stroke: '#ffffff' });
-  if (scene.placements.some((p) => p.state === 'wanted')) out.push({ key: 'wanted', label: 'fixed request, not placed (unsat)', fill: COLOURS.background, stroke: COLOURS.placement, dashed: true });
+  if (scene.placements.some((p) => p.state === 'wanted')) out.push({ key: 'wanted', label: scene.verdict === 'rejected' ? 'requested, refused' : 'fixed request, not placed (unsat)', fill: COLOURS.background, stroke: COLOURS.placement, dashed: true });
+  if (scene.placements.some((p) => p.state === 'suggested')) out.push({ key: 'suggested', label: 'suggested instead (checked)', fill: COLOURS.background, stroke: COLOURS.placement, dashed: true });
   if (scene.conflicts.some((c) => c.ranges.length > 0)) out.push({ key: 'conflict', label: 'named by a conflict', fill: COLOURS.conflictFill, stroke: COLOURS.conflict, hatch: true });
   return out;
 }

@@ -41,7 +41,7 @@ export function renderTxt(scene: Scene): string {
       ...range(p),
       order: 4,
       conflict: p.conflict,
-      label: `${p.state === 'placed' ? 'placement' : 'wanted (not placed)'} ${p.name}`,
+      label: `${p.state === 'placed' ? 'placement' : p.state === 'suggested' ? 'suggested (not placed)' : 'wanted (not placed)'} ${p.name}`,
       details: p.details,
     })),
   ].sort((a, b) => compareRanges(a, b) || a.order - b.order);
@@ -70,7 +70,7 @@ export function renderTxt(scene: Scene): string {
     }
   }
   if (scene.repairs.length > 0) {
-    lines.push('', 'Repairs (each solved again and works):');
+    lines.push('', `${scene.repairsHeading ?? 'Repairs (each solved again and works)'}:`);
     scene.repairs.forEach((r, i) => para(`${i + 1}. ${r}`, '  '));
   }
   return `${lines.map((l) => l.trimEnd()).join('\n')}\n`;

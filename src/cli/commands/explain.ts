@@ -4,7 +4,7 @@ import { hexGrouped, parseAddress } from '../../model/address.js';
 import { InputError } from '../../model/errors.js';
 import { type Backing, BACKINGS, isIoasStateJson, parseIoasState } from '../../model/ioas-state.js';
 import { DEFAULT_KERNEL, parseKernel } from '../../ioas/kernel.js';
-import { isJsonPath, loadHost } from '../inputs.js';
+import { isJsonPath, loadHost, writeOutput } from '../inputs.js';
 import { readJsonFile } from '../../model/load.js';
 import { inputName } from '../../model/stdin.js';
 import { parseHostFacts } from '../../model/schema.js';
@@ -14,6 +14,8 @@ import type { HostFacts } from '../../model/host.js';
 import { factWarnings, type Warning, warningJson } from '../../model/warnings.js';
 import { type Command, EXIT, finish, listOption, parseCommandArgs, STRICT_OPTION } from '../command.js';
 import { table, tableWidth } from '../table.js';
+import { renderHtml, renderSvg, renderTxt, sceneOfIoasAnswer } from '../../render/index.js';
+import { formatOption, widthOption } from './render.js';
 
 const help = `Usage: iova explain map <host.json | ioas.json | sources… | -> --length L (--iova X | --va V | --auto) [options]
        iova explain attach <host.json | ioas.json | sources… | -> --device BDF [options]
@@ -47,6 +49,14 @@ Options:
                     provenance (file, line, path, group, device)
   --strict          exit 5 instead of 0 when the answer rests on facts of the host that were
                     skipped or assumed; for CI and fleet runs
+  -o, --output FILE also draw the answer as a picture: .svg (default format), .html or .txt, as
+                    \`iova render\` draws: the aperture, reserved ranges with who brought them,
+                    allowed ranges, existing mappings, the requested map, the rejection's
+                    facts marked and the suggested map dashed; "-o -" writes the picture to
+                    standard output instead of the answer
+  --format F        svg, html or txt, whatever FILE's extension
+  --title TEXT      the picture's title
+  --width PX        picture width in pixels (default 1280)
   --wide            one line per table row (default: long cells wrap under their row to fit
                     the terminal, or 100 columns when output is not a terminal)
   -h, --help        this text
@@ -77,11 +87,16 @@ const command: Command = {
       json: { type: 'boolean' },
       ...STRICT_OPTION,
       wide: { type: 'boolean' },
+      output: { type: 'string', short: 'o' },
+      format: { type: 'string' },
+      title: { type: 'string' },
+      width: { type: 'string' },
     });
     const [what, ...operands] = positionals;
     if (what !== 'map' && what !== 'attach') throw new InputError('say what to explain: "iova explain map …" or "iova explain attach …" (see: iova explain --help)');
     if (operands.length === 0) throw new InputError('name a host file, an IOAS-state file, or sources to import');
     const operand = operands[0];
+    const picture = values.output === undefined ? undefined : { file: values.output, format: formatOption(values.format, values.output === '-' ? undefined : values.output), width: widthOption(values.width) };
     const file = inputName(operand);
     const policy = policyOf(values.policy);
     const devices = listOption(values.device);
@@ -125,6 +140,8 @@ const command: Command = {
       if (!r.ok) throw new InputError(`cannot attach ${id} before the map: ${summary(r)}`, { file });
     }
 
+    // The picture draws the IOAS as it was asked, before the operation changed it.
+    const before = picture ? ioas.clone() : undefined;
     let result: IoasResult<MapInfo | AttachInfo>;
     let subject: string;
     if (request) {
@@ -136,6 +153,16 @@ const command: Command = {
       subject = `attach ${device}`;
     }
     const facts = factWarnings(host);
+    if (picture && before) {
+      const question = request ? { op: 'map' as const, iova: request.iova, length: request.length, fixed: request.fixed } : { op: 'attach' as const, device: (devices as string[])[0] };
+      const scene = sceneOfIoasAnswer(before, question, result, { subject, title: values.title });
+      const drawn = picture.format === 'html' ? renderHtml(scene, { width: picture.width }) : picture.format === 'txt' ? renderTxt(scene) : `${renderSvg(scene, { width: picture.width })}\n`;
+      if (picture.file === '-') {
+        io.out(drawn.trimEnd());
+        return finish(io, result.ok ? EXIT.ok : EXIT.rejected, facts, values);
+      }
+      writeOutput(picture.file, drawn);
+    }
     io.out(values.json ? toJson(explainJson(result, facts)) : explainText(result, subject, ioas.policy, (h, rows) => table(h, rows, '  ', { width: tableWidth(io, values.wide), under: 2 })));
     return finish(io, result.ok ? EXIT.ok : EXIT.rejected, facts, values);
   },

@@ -28,6 +28,9 @@ content:
   layout    a layout (has "placements"; needs --host): its placements, with every
             violation \`iova verify\` would report highlighted
 
+An IOAS answer (one map or attach, with its rejection and suggestion) is drawn by
+\`iova explain map|attach … -o FILE\`, with the same formats.
+
 The axis is segmented, not linear: it breaks at every boundary and gives each segment a
 width that grows with the logarithm of its size, so a 4 KiB hole stays visible next to a
 1 TiB window. The picture says so in its footer.
@@ -163,9 +166,10 @@ function withOverrides(spec: unknown, overrides: { policy?: string; devices?: st
   return out;
 }
 
-const FORMATS = ['svg', 'html', 'txt'] as const;
+export const FORMATS = ['svg', 'html', 'txt'] as const;
 
-function formatOption(format: string | undefined, output: string | undefined): (typeof FORMATS)[number] {
+/** The picture format: --format, else FILE's extension, else svg (shared with `iova explain -o`). */
+export function formatOption(format: string | undefined, output: string | undefined): (typeof FORMATS)[number] {
   if (format !== undefined) {
     if (!(FORMATS as readonly string[]).includes(format)) throw new InputError(`--format must be svg, html or txt, not "${format}"${didYouMean(format, FORMATS)}`);
     return format as (typeof FORMATS)[number];
@@ -176,7 +180,7 @@ function formatOption(format: string | undefined, output: string | undefined): (
   throw new InputError(`cannot tell the format of "${output}": name it .svg, .html or .txt, or give --format`);
 }
 
-function widthOption(value: string | undefined): number | undefined {
+export function widthOption(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const width = Number(value);
   if (!Number.isSafeInteger(width) || width < 480 || width > 20_000) throw new InputError(`--width must be a whole number of pixels from 480 to 20000, not "${value}"`);
