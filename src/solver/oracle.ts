@@ -51,13 +51,15 @@ export async function checkConstraints(problem: Problem, constraints: readonly C
     return start === undefined ? { status: 'unsat', core: constraints.map((c) => c.id) } : { status: 'sat', placed: new Map([[name, start]]) };
   }
   const sub = subProblem(problem, names);
-  const greedy = placeGreedy(sub, constraints);
-  if (greedy.failed.length === 0) return { status: 'sat', placed: greedy.placed };
   if (pairDecides(constraints, names) && sub.requests.length === 2) {
-    // Two requests are decided exactly here (see pair.ts): no Z3 question for a two-request conflict.
+    // Two requests are decided exactly here (see pair.ts): no Z3 question for a two-request
+    // conflict. Before the greedy order, which reads window tags from the requests rather than
+    // from `constraints` and so can call a subset without `aperture` but with `same-window` sat.
     const placed = placePair(problem, sub.requests as [PlacementRequest, PlacementRequest], constraints);
     return placed ? { status: 'sat', placed } : { status: 'unsat', core: constraints.map((c) => c.id) };
   }
+  const greedy = placeGreedy(sub, constraints);
+  if (greedy.failed.length === 0) return { status: 'sat', placed: greedy.placed };
   if (!exact) return { status: 'unknown', reason: 'several requests compete and no exact engine was given' };
   return exact.check(sub, constraints, minimise);
 }
