@@ -1,11 +1,12 @@
 /**
  * Deciding whether a set of constraints can hold together. Exact and instant in TypeScript
- * for one request on its own; for several, the greedy placer may find a witness, and otherwise
+ * for one request on its own and for two (without `offset`); for more, the greedy placer may find a witness, and otherwise
  * the question goes to Z3 (when an engine is given).
  */
 import { domainOf, lowestStart } from './domain.js';
 import { placeGreedy } from './greedy.js';
-import type { Constraint, Problem } from './problem.js';
+import { pairDecides, placePair } from './pair.js';
+import type { Constraint, PlacementRequest, Problem } from './problem.js';
 
 export type OracleAnswer =
   | { status: 'sat'; placed: Map<string, bigint> }
@@ -50,6 +51,13 @@ export async function checkConstraints(problem: Problem, constraints: readonly C
     return start === undefined ? { status: 'unsat', core: constraints.map((c) => c.id) } : { status: 'sat', placed: new Map([[name, start]]) };
   }
   const sub = subProblem(problem, names);
+  if (pairDecides(constraints, names) && sub.requests.length === 2) {
+    // Two requests are decided exactly here (see pair.ts): no Z3 question for a two-request
+    // conflict. Before the greedy order, which reads window tags from the requests rather than
+    // from `constraints` and so can call a subset without `aperture` but with `same-window` sat.
+    const placed = placePair(problem, sub.requests as [PlacementRequest, PlacementRequest], constraints);
+    return placed ? { status: 'sat', placed } : { status: 'unsat', core: constraints.map((c) => c.id) };
+  }
   const greedy = placeGreedy(sub, constraints);
   if (greedy.failed.length === 0) return { status: 'sat', placed: greedy.placed };
   if (!exact) return { status: 'unknown', reason: 'several requests compete and no exact engine was given' };

@@ -4,13 +4,14 @@
  * device unattached — and every one offered has been applied and solved again, so it comes
  * with the placement it leads to.
  *
- * For one request in conflict the candidates are computed exactly here; for several competing
- * requests the exact engine (Z3, MaxSMT over soft relaxations) proposes them.
+ * For one or two requests in conflict the candidates are computed exactly here; for more
+ * competing requests the exact engine (Z3, MaxSMT over soft relaxations) proposes them.
  */
 import { AddressSpace } from '../model/address-space.js';
 import { alignDown, alignUp, formatSize, hexGrouped } from '../model/address.js';
 import { constraintsFor } from './constraints.js';
 import { domainOf, lowestStart } from './domain.js';
+import { placePair } from './pair.js';
 import { windowsOf } from './spec.js';
 import type { Constraint, PlacementRequest, Problem } from './problem.js';
 
@@ -176,4 +177,48 @@ export function detachCandidates(problem: Problem, core: readonly Constraint[]):
     }
   }
   return [...ids].sort();
+}
+
+/**
+ * Candidate repairs for two requests in conflict, computed exactly with {@link placePair}
+ * (what the exact engine's MaxSMT search proposes for larger conflicts): the largest lower
+ * alignment and the largest smaller size (in whole IOAS pages) of either request that let the
+ * pair fit, a move of a fixed one, leaving a device of the core unattached, and a drop of
+ * either. Only the pair's own constraints are considered; each repair is solved again whole.
+ */
+export function pairRepairs(problem: Problem, core: readonly Constraint[]): RepairProposal[] {
+  const names = new Set(core.flatMap((c) => ('other' in c ? [c.request, c.other] : [c.request])));
+  const fits = (changes: RepairChange[]) => {
+    const changed = applyRepair(problem, changes);
+    const pair = changed.requests.filter((r) => names.has(r.name));
+    return pair.length === 2 && placePair(changed, [pair[0], pair[1]], constraintsFor(changed, names)) !== undefined;
+  };
+  const page = problem.space.alignment;
+  const out: RepairProposal[] = [];
+  const members = problem.requests.filter((r) => names.has(r.name));
+  for (const r of members) {
+    for (let align = r.ownAlign / 2n; r.ownAlign > page && align >= page && align >= 1n; align /= 2n) {
+      const change: RepairChange = { kind: 'lower-align', request: r.name, align };
+      if (fits([change])) {
+        out.push({ changes: [change] });
+        break;
+      }
+    }
+    if (r.fixed) out.push({ changes: [{ kind: 'move', request: r.name }] });
+  }
+  for (const r of members) {
+    // Fitting only gets easier as a request shrinks: binary search on whole pages.
+    const shrinkTo = (pages: bigint): RepairChange => ({ kind: 'shrink', request: r.name, size: pages * page });
+    let lo = 0n;
+    let hi = (r.size - 1n) / page;
+    while (lo < hi) {
+      const mid = (lo + hi + 1n) / 2n;
+      if (fits([shrinkTo(mid)])) lo = mid;
+      else hi = mid - 1n;
+    }
+    if (lo > 0n) out.push({ changes: [shrinkTo(lo)] });
+  }
+  for (const device of detachCandidates(problem, core)) out.push({ changes: [{ kind: 'detach', device }] });
+  for (const r of members) out.push({ changes: [{ kind: 'drop', request: r.name }] });
+  return out;
 }

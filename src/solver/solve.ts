@@ -19,7 +19,8 @@ import { placeAround, placeByWindow } from './neighbourhood.js';
 import { boundRepairs, packPlacement } from './packing.js';
 import { checkConstraints, type ExactOracle } from './oracle.js';
 import type { Constraint, Problem } from './problem.js';
-import { applyRepair, compareRepairCost, describeChange, type RepairChange, type RepairProposal, singleRequestRepairs } from './repair.js';
+import { applyRepair, compareRepairCost, describeChange, pairRepairs, type RepairChange, type RepairProposal, singleRequestRepairs } from './repair.js';
+import { pairDecides } from './pair.js';
 import { certify } from './certify.js';
 import { type Z3Engine, z3Engine } from './z3-engine.js';
 
@@ -319,7 +320,7 @@ async function findRepairs(problem: Problem, conflicts: Array<{ core: Constraint
   return tryRepairs(problem, await proposeFor(problem, conflicts, options, deadline), options, deadline);
 }
 
-/** Candidate repairs for each conflict's core: exact for one request, the exact engine's (or drops) for several. */
+/** Candidate repairs for each conflict's core: exact for one or two requests, the exact engine's (or drops) for more. */
 async function proposeFor(problem: Problem, conflicts: Array<{ core: Constraint[] }>, options: SolveOptions, deadline: number): Promise<RepairProposal[]> {
   const proposals: RepairProposal[] = [];
   for (const { core } of conflicts) {
@@ -327,6 +328,8 @@ async function proposeFor(problem: Problem, conflicts: Array<{ core: Constraint[
     if (names.size === 1) {
       const r = problem.requests.find((q) => q.name === [...names][0]);
       if (r) proposals.push(...singleRequestRepairs(problem, r, core));
+    } else if (pairDecides(constraintsFor(problem, names), names)) {
+      proposals.push(...pairRepairs(problem, core));
     } else if (options.proposeRepairs && performance.now() < deadline) {
       proposals.push(...(await options.proposeRepairs(problem, core)));
     } else {
