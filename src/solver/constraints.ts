@@ -14,10 +14,19 @@ import { type Constraint, constraintId, type PlacementRequest, type Problem } fr
  */
 export function reachOf(problem: Problem, r: PlacementRequest): IovaRange | undefined {
   if (r.fixed) {
-    // A fixed slot past its DMA mask is cut at the mask, so it no longer fits its own reach.
+    // A fixed slot past its DMA mask, or outside every range it must lie within, is cut to what
+    // it may use, so it no longer fits its own reach: a conflict, not a placement.
     const limit = r.dmaBits !== undefined ? maskOfBits(r.dmaBits) : MAX_ADDRESS;
-    const last = r.fixed.iova + r.size - 1n;
-    return r.fixed.iova <= limit ? { start: r.fixed.iova, last: last > limit ? limit : last } : undefined;
+    const slot = { start: r.fixed.iova, last: r.fixed.iova + r.size - 1n };
+    let start = slot.start;
+    let last = slot.last > limit ? limit : slot.last;
+    if (r.within && !r.within.ranges.some((w) => w.start <= slot.start && slot.last <= w.last)) {
+      const part = r.within.ranges.find((w) => w.start <= slot.last && slot.start <= w.last);
+      if (!part) return undefined;
+      if (part.start > start) start = part.start;
+      if (part.last < last) last = part.last;
+    }
+    return start <= limit && start <= last ? { start, last } : undefined;
   }
   let start = 0n;
   let last = MAX_ADDRESS;

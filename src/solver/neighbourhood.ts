@@ -10,6 +10,7 @@
  * out), the windows are independent questions, each far smaller than the whole.
  */
 import { constraintsFor } from './constraints.js';
+import { domainOf, lowestStart } from './domain.js';
 import type { IovaRange } from '../model/range.js';
 import type { GreedyResult } from './greedy.js';
 import { packPlacement } from './packing.js';
@@ -74,7 +75,13 @@ export async function placeByWindow(
   if (!tagWindows || problem.requests.some((r) => (r.window === undefined) !== (r.fixed !== undefined) || r.above.length > 0 || r.offsetFrom)) return undefined;
   const held: ExistingMapping[] = problem.requests.flatMap((r) => (r.fixed ? [{ name: r.name, start: r.fixed.iova, last: r.fixed.iova + r.size - 1n, source: r.source }] : []));
   const placed = new Map<string, bigint>();
-  for (const r of problem.requests) if (r.fixed) placed.set(r.name, r.fixed.iova);
+  for (const r of problem.requests) {
+    if (!r.fixed) continue;
+    // A fixed request is a fact here only where it fits its own constraints (its within, DMA mask,
+    // the aperture and holes); one that does not is a conflict for the exact path to explain.
+    if (lowestStart(domainOf(problem, r, constraintsFor(problem, new Set([r.name]))), r.size) !== r.fixed.iova) return undefined;
+    placed.set(r.name, r.fixed.iova);
+  }
   for (const w of problem.windows) {
     if (performance.now() >= deadline) return undefined;
     const names = new Set(problem.requests.filter((r) => r.window !== undefined && tagWindows.get(r.window) === w).map((r) => r.name));

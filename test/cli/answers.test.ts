@@ -136,6 +136,25 @@ describe('warnings travel with every answer', () => {
 });
 
 describe('exit 4 means a bug: input never gives it', () => {
+  it('a fixed request outside every range of its own within is an explained conflict (exit 1)', async () => {
+    const here = tmp();
+    const spec = write(here, 'fixed-within.json', {
+      host: { name: 'h', platform: { profile: 'intel-vtd', addressWidth: 48 } },
+      requests: [
+        { name: 'a', size: '8K', fixed: '0x5000', within: { start: '0xa000', last: '0xefff' } },
+        { name: 'b', size: '4K', fixed: '0x20000', within: [{ start: '0x10000', last: '0x1ffff' }, { start: '0x30000', last: '0x3ffff' }] },
+      ],
+    });
+    const r = await iova('solve', spec, '--json');
+    expect(r.code, r.err).toBe(1);
+    const conflicts = JSON.parse(r.out).conflicts as Array<{ constraints: Array<{ kind: string; requests: string[] }> }>;
+    // One conflict per request, each exactly its fixed address against its own within.
+    expect(conflicts.map((c) => c.constraints.map((x) => `${x.kind}:${x.requests.join(',')}`).sort())).toEqual([
+      ['fixed:a', 'within:a'],
+      ['fixed:b', 'within:b'],
+    ]);
+  });
+
   const dir = tmp();
   const host = write(dir, 'host.json', CLEAN_HOST);
 
