@@ -250,6 +250,8 @@ export async function solveWithSplits(problem: Problem, given: SolveOptions = {}
   // Order 1: the others first, the pieces in what they leave.
   const rest = await solve({ ...problem, splits: undefined }, { ...left(), repairs: false });
   if (rest.status === 'unsat') return { ...rest, repairs: [] };
+  // Out of time: that answer, naming the phase, rather than a second order with nothing left.
+  if (rest.status === 'unknown' && rest.phase) return rest;
   const tried: string[] = [];
   if (rest.status === 'sat') {
     const placed = new Map(rest.placements.map((p) => [p.name, { start: p.iova, last: p.last }]));

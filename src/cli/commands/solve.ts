@@ -38,7 +38,7 @@ Options:
                       as 0x…)
   --timeout MS        the whole solve (placement, conflicts and repairs) takes at most MS
                       milliseconds (default 30000, at most 2147483647); past that the answer
-                      is "unknown" (exit 3) with what was learnt
+                      is "unknown" (exit 3) with the phase it ran out in and what was learnt
   -o, --output FILE   when sat, write the layout (with each request's requirements) for
                       \`iova verify\` and \`iova check-attach\`
 ${STRICT_HELP}
@@ -142,7 +142,7 @@ function solveAnswerJson(result: SolveResult) {
         repairs: result.repairs.map((r) => ({ description: r.description, changes: r.changes, placements: r.placements.map(placementJson) })),
       };
     case 'unknown':
-      return { status: 'unknown', placements: [], conflicts: [], repairs: [], reason: result.reason, tried: result.tried, learnt: result.learnt };
+      return { status: 'unknown', placements: [], conflicts: [], repairs: [], reason: result.reason, ...(result.phase ? { phase: result.phase } : {}), tried: result.tried, learnt: result.learnt };
   }
 }
 
