@@ -8,6 +8,7 @@ import type { HostFacts } from '../model/host.js';
 import { InputError } from '../model/errors.js';
 import { loadHostFile } from '../model/load.js';
 import { readStdin, STDIN } from '../model/stdin.js';
+import type { Io } from './command.js';
 
 /** Whether a path names a JSON file (by extension). */
 export function isJsonPath(path: string): boolean {
@@ -31,8 +32,17 @@ export function isJsonOperand(path: string): boolean {
   return isJsonPath(path) && !isDirectory(path);
 }
 
-/** Write an output file; failure is bad input naming the file. */
-export function writeOutput(file: string, text: string): void {
+/** Whether an output operand (`-o`) names standard output: `-`, as for inputs. */
+export function isStdout(file: string | undefined): boolean {
+  return file === STDIN;
+}
+
+/** Write an output file, or standard output for `-`; failure is bad input naming the file. */
+export function writeOutput(file: string, text: string, io: Io): void {
+  if (isStdout(file)) {
+    io.out(text.trimEnd());
+    return;
+  }
   try {
     writeFileSync(file, text);
   } catch (error) {

@@ -27,6 +27,7 @@ import type { IovaRange } from '../model/range.js';
 import { RangeSet } from '../model/rangeset.js';
 import { type Constraint, constraintId, type ExistingMapping, type PlacementRequest, type Problem } from './problem.js';
 import { constraintsFor } from './constraints.js';
+import type { Deadline } from './deadline.js';
 
 /** Something that takes space out of what the members may use. */
 export type Cut =
@@ -60,6 +61,8 @@ export interface CapacityScan {
   failed?: CapacityBound;
   /** The bound with the least room left (holds − need), when none failed. */
   closest?: CapacityBound;
+  /** The deadline passed before every group was scanned: finding no failed bound proves nothing. */
+  interrupted?: boolean;
 }
 
 interface Member {
@@ -158,7 +161,7 @@ function bandsOf(members: readonly Member[]): bigint[] {
  * space lies inside it; and all flexible requests together. Returns the failed bound with the
  * fewest members, minimised; else the closest bound.
  */
-export function scanCapacity(problem: Problem, options: { deadline?: number } = {}): CapacityScan {
+export function scanCapacity(problem: Problem, options: { deadline?: Deadline } = {}): CapacityScan {
   const flexible = problem.requests.filter((r) => !r.fixed);
   if (flexible.length === 0) return {};
   const cuts = cutsOf(problem);
@@ -182,7 +185,13 @@ export function scanCapacity(problem: Problem, options: { deadline?: number } = 
 
   let failed: { bound: Omit<CapacityBound, 'cuts' | 'minimal'>; base: RangeSet; members: Member[] } | undefined;
   let closest: CapacityBound | undefined;
+  let interrupted = false;
   for (const g of groups) {
+    // A group costs a sort of its members: worth a look at the clock each.
+    if (options.deadline?.passed()) {
+      interrupted = true;
+      break;
+    }
     const free = g.base.subtract(cutSet);
     const members = g.members.map((r) => ({ name: r.name, size: r.size, align: r.align }));
     for (const align of bandsOf(members)) {
@@ -197,7 +206,7 @@ export function scanCapacity(problem: Problem, options: { deadline?: number } = 
       }
     }
   }
-  if (!failed) return { closest };
+  if (!failed) return interrupted ? { closest, interrupted } : { closest };
   return { failed: minimiseCuts(failed.bound, failed.base, failed.members, cuts, options.deadline) };
 }
 
@@ -213,7 +222,7 @@ function holdsWith(base: RangeSet, cuts: readonly Cut[], align: bigint, whole: b
  * while the bound still fails. Stops early at the deadline (the bound stays a proof, only not
  * a minimal one).
  */
-function minimiseCuts(bound: Omit<CapacityBound, 'cuts' | 'minimal'>, base: RangeSet, members: readonly Member[], all: readonly Cut[], deadline?: number): CapacityBound {
+function minimiseCuts(bound: Omit<CapacityBound, 'cuts' | 'minimal'>, base: RangeSet, members: readonly Member[], all: readonly Cut[], deadline?: Deadline): CapacityBound {
   const touching = all.filter((c) => base.overlaps(cutRange(c)));
   const minSize = members.reduce((m, x) => (x.size < m ? x.size : m), members[0].size);
   let kept = [...touching];
@@ -229,7 +238,7 @@ function minimiseCuts(bound: Omit<CapacityBound, 'cuts' | 'minimal'>, base: Rang
       return x > y ? -1 : x < y ? 1 : 0;
     });
     for (const c of bySize) {
-      if (deadline !== undefined && performance.now() > deadline) {
+      if (deadline?.passed()) {
         minimal = false;
         break;
       }

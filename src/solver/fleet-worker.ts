@@ -114,8 +114,9 @@ function check(item: FleetItem): FleetHostResult {
     }));
     return { file, host: verdict.host, ok: verdict.ok, violations, warnings: verdict.warnings };
   } catch (error) {
+    // Bad input makes the host unreadable; anything else is a bug, which the caller must see as one.
     if (error instanceof InputError) return { file, error: error.describe() };
-    return { file, error: `internal error: ${(error as Error).message}` };
+    throw error;
   }
 }
 
@@ -124,6 +125,16 @@ port.on('message', (message: ToFleetWorker) => {
     port.close();
     return;
   }
-  port.postMessage({ type: 'results', results: message.items.map(check) } satisfies FromFleetWorker);
+  const results: FleetHostResult[] = [];
+  for (const item of message.items) {
+    try {
+      results.push(check(item));
+    } catch (error) {
+      const e = error instanceof Error ? error : new Error(String(error));
+      port.postMessage({ type: 'internal', file: item.name, message: e.message, stack: e.stack } satisfies FromFleetWorker);
+      return;
+    }
+  }
+  port.postMessage({ type: 'results', results } satisfies FromFleetWorker);
 });
 port.postMessage({ type: 'ready' } satisfies FromFleetWorker);

@@ -1,8 +1,9 @@
 /**
  * Fleet verification: one layout checked against every host of a fleet (a directory, a tar or
  * an ndjson stream, see fleet-source), in worker threads on all cores, with progress reported
- * as hosts finish. A host that cannot be read is reported and counted and does not stop the
- * run. The result groups the hosts that reject the layout by reason, so that "2,100 hosts have
+ * as hosts finish. A host that cannot be read (bad input) is reported and counted and does not
+ * stop the run; any other error while checking a host is a bug: the run stops and rejects with
+ * an error naming that host's file (the command's exit 4). The result groups the hosts that reject the layout by reason, so that "2,100 hosts have
  * the HyperTransport hole in the way" reads as one line. With a shard, only the hosts of that
  * shard are checked; `mergeFleetReports` combines the shards into what one run would report.
  */
@@ -60,7 +61,11 @@ export interface FleetOptions {
 
 /** Messages between the fleet and its workers. */
 export type ToFleetWorker = { type: 'batch'; items: FleetItem[] } | { type: 'done' };
-export type FromFleetWorker = { type: 'ready' } | { type: 'results'; results: FleetHostResult[] };
+export type FromFleetWorker =
+  | { type: 'ready' }
+  | { type: 'results'; results: FleetHostResult[] }
+  /** Verifying `file` failed with an error that is not bad input: a bug in us. */
+  | { type: 'internal'; file: string; message: string; stack?: string };
 
 const BATCH = 100;
 
@@ -106,6 +111,14 @@ export async function verifyFleet(layout: Layout, hosts: Hosts, options: FleetOp
           );
         };
         worker.on('message', (message: FromFleetWorker) => {
+          if (message.type === 'internal') {
+            // Not an unreadable host: the run stops and the caller gets an internal error naming the host.
+            const error = new Error(`while verifying ${message.file}: ${message.message}`);
+            if (message.stack) error.stack = `${error.message}\n(in a fleet worker) ${message.stack}`;
+            failure ??= error;
+            worker.postMessage({ type: 'done' } satisfies ToFleetWorker);
+            return;
+          }
           if (message.type === 'results') {
             for (const r of message.results) results.push(r);
             options.onProgress?.(results.length, total);

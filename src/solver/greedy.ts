@@ -19,13 +19,16 @@ import { reachOf } from './constraints.js';
 import { domainOf, pickStart, type RequestDomain, startsIn } from './domain.js';
 import { FreeList } from './free-list.js';
 import type { Constraint, PlacementRequest, Problem } from './problem.js';
+import type { Deadline } from './deadline.js';
 
 const G4 = 1n << 32n;
 
 export interface GreedyResult {
   placed: Map<string, bigint>;
-  /** Requests that could not be placed, in the order they were tried. */
+  /** Requests that could not be placed, in the order they were tried (and, when interrupted, those not tried). */
   failed: string[];
+  /** The deadline passed before every request was tried: `failed` proves nothing. */
+  interrupted?: boolean;
 }
 
 interface Unit {
@@ -53,6 +56,8 @@ export interface GreedyOptions {
   order?: 'objective' | 'decreasing';
   fit?: 'objective' | 'first' | 'best';
   tagWindows?: ReadonlyMap<string, IovaRange>;
+  /** Stop when it passes, with the requests placed so far (checked every few units). */
+  deadline?: Deadline;
 }
 
 /** Place every request it can, under `constraints` (default: the whole problem). */
@@ -86,6 +91,11 @@ export function placeGreedy(problem: Problem, constraints?: readonly Constraint[
   const tagWindow = new Map<string, IovaRange>(options.tagWindows ?? []);
   let done = 0;
   for (let next = ready.pop(); next !== undefined; next = ready.pop()) {
+    if (options.deadline?.passedAt(done)) {
+      const tried = new Set([...placed.keys(), ...failed]);
+      for (const r of problem.requests) if (!tried.has(r.name)) failed.push(r.name);
+      return { placed, failed, interrupted: true };
+    }
     const unit = units[next];
     done++;
     for (const d of dependents.get(unit) ?? []) {

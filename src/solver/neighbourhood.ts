@@ -16,6 +16,7 @@ import type { GreedyResult } from './greedy.js';
 import { packPlacement } from './packing.js';
 import { checkConstraints, type ExactOracle } from './oracle.js';
 import type { ExistingMapping, PlacementRequest, Problem } from './problem.js';
+import type { Deadline } from './deadline.js';
 
 /** Requests per question: the left-over ones plus this many neighbours at most. */
 export const NEIGHBOURHOOD = 120;
@@ -27,7 +28,7 @@ export async function placeAround(
   packed: GreedyResult,
   component: ReadonlySet<string>,
   exact: ExactOracle | undefined,
-  deadline: number,
+  deadline: Deadline,
 ): Promise<Map<string, bigint> | undefined> {
   if (!exact) return undefined;
   const byName = new Map(problem.requests.map((r) => [r.name, r]));
@@ -44,7 +45,7 @@ export async function placeAround(
   const run = NEIGHBOURHOOD - left.length;
   const step = Math.max(1, Math.floor(run / 2));
   for (let from = 0; from < Math.max(1, movable.length - run + step); from += step) {
-    if (performance.now() >= deadline) return undefined;
+    if (deadline.passed()) return undefined;
     const chosen = movable.slice(from, from + run);
     const names = new Set([...left, ...chosen].map((r) => r.name));
     const held: ExistingMapping[] = problem.requests
@@ -70,7 +71,7 @@ export async function placeByWindow(
   problem: Problem,
   tagWindows: ReadonlyMap<string, IovaRange> | undefined,
   exact: ExactOracle | undefined,
-  deadline: number,
+  deadline: Deadline,
 ): Promise<Map<string, bigint> | undefined> {
   if (!tagWindows || problem.requests.some((r) => (r.window === undefined) !== (r.fixed !== undefined) || r.above.length > 0 || r.offsetFrom)) return undefined;
   const held: ExistingMapping[] = problem.requests.flatMap((r) => (r.fixed ? [{ name: r.name, start: r.fixed.iova, last: r.fixed.iova + r.size - 1n, source: r.source }] : []));
@@ -83,12 +84,27 @@ export async function placeByWindow(
     placed.set(r.name, r.fixed.iova);
   }
   for (const w of problem.windows) {
-    if (performance.now() >= deadline) return undefined;
+    if (deadline.passed()) return undefined;
     const names = new Set(problem.requests.filter((r) => r.window !== undefined && tagWindows.get(r.window) === w).map((r) => r.name));
     if (names.size === 0) continue;
-    const sub: Problem = { ...problem, windows: [w], requests: problem.requests.filter((r) => names.has(r.name)), existing: [...problem.existing, ...held] };
+    // Inside its one window a tag says nothing more: without it, requests can be moved as plain ones.
+    const requests = problem.requests.filter((r) => names.has(r.name)).map((r) => ({ ...r, window: undefined }));
+    const sub: Problem = { ...problem, windows: [w], requests, existing: [...problem.existing, ...held] };
     const packed = packPlacement(sub, deadline);
-    const answer = packed.failed.length === 0 ? { status: 'sat' as const, placed: packed.placed } : await checkConstraints(sub, constraintsFor(sub, names), exact);
+    if (packed.interrupted) return undefined;
+    if (packed.failed.length === 0) {
+      for (const [n, at] of packed.placed) placed.set(n, at);
+      continue;
+    }
+    // A window of many requests is too large for one pairwise encoding (building it alone is
+    // quadratic): its left-over requests go to Z3 with their neighbours, as for a large component.
+    if (names.size >= NEIGHBOURHOOD) {
+      const around = await placeAround(sub, packed, names, exact, deadline);
+      if (!around) return undefined;
+      for (const [n, at] of [...packed.placed, ...around]) placed.set(n, at);
+      continue;
+    }
+    const answer = await checkConstraints(sub, constraintsFor(sub, names), exact);
     if (answer.status !== 'sat') return undefined;
     for (const [n, at] of answer.placed) placed.set(n, at);
   }

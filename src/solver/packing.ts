@@ -29,6 +29,7 @@ import type { CapacityBound } from './capacity.js';
 import { cutRange, cutsOf } from './capacity.js';
 import { type GreedyOptions, type GreedyResult, placeGreedy } from './greedy.js';
 import type { Problem } from './problem.js';
+import type { Deadline } from './deadline.js';
 import type { RepairProposal } from './repair.js';
 
 /** Try at most this many assignments of tags to windows that fit by area. */
@@ -43,7 +44,7 @@ export interface Packing extends GreedyResult {
  * The packing passes, in order; the first that places everything wins, else the one that placed
  * most. A small one-window problem first gets the exact search below.
  */
-export function packPlacement(problem: Problem, deadline?: number): Packing {
+export function packPlacement(problem: Problem, deadline?: Deadline): Packing {
   const passes: GreedyOptions[] = [
     { order: 'decreasing', fit: 'first' },
     { order: 'decreasing', fit: 'best' },
@@ -51,22 +52,25 @@ export function packPlacement(problem: Problem, deadline?: number): Packing {
   let best: Packing | undefined;
   const exact = exactPack(problem, deadline);
   if (exact) return { placed: exact, failed: [] };
-  for (const assignment of tagAssignments(problem)) {
+  const nothing = (): Packing => ({ placed: new Map(), failed: problem.requests.map((r) => r.name), interrupted: true });
+  for (const assignment of tagAssignments(problem, deadline)) {
     for (const pass of passes) {
-      if (best && deadline !== undefined && performance.now() >= deadline) return best;
-      const result = placeGreedy(problem, undefined, { ...pass, tagWindows: assignment });
+      if (deadline?.passed()) return best ? { ...best, interrupted: true } : nothing();
+      const result = placeGreedy(problem, undefined, { ...pass, tagWindows: assignment, deadline });
       if (!best || result.failed.length < best.failed.length) best = { ...result, tagWindows: assignment };
       if (result.failed.length === 0) return best;
+      if (result.interrupted) return { ...best, interrupted: true };
     }
   }
-  return best as Packing;
+  // The assignment search itself may have run out of time.
+  return best ? (deadline?.passed() ? { ...best, interrupted: true } : best) : nothing();
 }
 
 /**
  * Ways to share the window tags out over the windows: none when there are no tags (the greedy
  * then picks), first-fit decreasing by total size, then (for small cases) every assignment.
  */
-function* tagAssignments(problem: Problem): Generator<ReadonlyMap<string, IovaRange> | undefined> {
+function* tagAssignments(problem: Problem, deadline?: Deadline): Generator<ReadonlyMap<string, IovaRange> | undefined> {
   const totals = new Map<string, bigint>();
   for (const r of problem.requests) if (r.window !== undefined && !r.fixed) totals.set(r.window, (totals.get(r.window) ?? 0n) + r.size);
   // A tag with a fixed member has its window already.
@@ -98,8 +102,9 @@ function* tagAssignments(problem: Problem): Generator<ReadonlyMap<string, IovaRa
   const choice: number[] = [];
   const used = room.map(() => 0n);
   let tries = 0;
+  let nodes = 0;
   function* assign(i: number): Generator<ReadonlyMap<string, IovaRange>> {
-    if (tries >= EXACT_TAG_ASSIGNMENTS) return;
+    if (tries >= EXACT_TAG_ASSIGNMENTS || deadline?.passedAt(nodes++)) return;
     if (i === tags.length) {
       tries++;
       yield new Map(tags.map((t, k) => [t, problem.windows[choice[k]]]));
@@ -159,7 +164,7 @@ const EXACT_PACK_NODES = 200_000;
  * this way (take any placement and walk it bottom up), so within its node budget the search is
  * complete; past the budget it gives up (undefined) and the other passes and Z3 follow.
  */
-function exactPack(problem: Problem, deadline?: number): Map<string, bigint> | undefined {
+function exactPack(problem: Problem, deadline?: Deadline): Map<string, bigint> | undefined {
   const rs = problem.requests;
   if (problem.windows.length !== 1 || rs.length === 0 || rs.length > EXACT_PACK_REQUESTS) return undefined;
   if (rs.some((r) => r.fixed || r.within || r.dmaBits !== undefined || r.above.length > 0 || r.offsetFrom || r.size % problem.space.alignment !== 0n)) return undefined;
@@ -183,7 +188,7 @@ function exactPack(problem: Problem, deadline?: number): Map<string, bigint> | u
   let remaining = rs.length;
   const go = (seg: number, at: bigint): boolean | undefined => {
     if (remaining === 0) return true;
-    if (++nodes > EXACT_PACK_NODES || (nodes % 1024 === 0 && deadline !== undefined && performance.now() > deadline)) return undefined;
+    if (++nodes > EXACT_PACK_NODES || deadline?.passedAt(nodes)) return undefined;
     if (seg === segments.length) return false;
     const end = segments[seg].last + 1n;
     if (at >= end) return go(seg + 1, seg + 1 < segments.length ? segments[seg + 1].start : 0n);

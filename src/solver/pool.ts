@@ -150,7 +150,9 @@ export async function solvePool(raw: RawSpec, hosts: readonly HostFacts[], optio
   // Leave out the classes the conflicts name, a few rounds; then add back what is not needed.
   let out = new Set<number>();
   let current = first;
-  for (let round = 0; round < 4 && current.result.status === 'unsat'; round++) {
+  // The leave-out search stops with what it has once the budget is spent.
+  const spent = () => left().deadline?.passed() === true;
+  for (let round = 0; round < 4 && current.result.status === 'unsat' && !spent(); round++) {
     const named = conflictClasses(current.result.conflicts, current.holeClasses, classes, all.filter((i) => !out.has(i)));
     if (named.length === 0) return answer;
     out = new Set([...out, ...named]);
@@ -160,6 +162,7 @@ export async function solvePool(raw: RawSpec, hosts: readonly HostFacts[], optio
   if (current.result.status !== 'sat') return answer;
   let best = current;
   for (const i of [...out].slice(0, 24)) {
+    if (spent()) break;
     const trial = await attempt(all.filter((j) => j === i || !out.has(j)));
     if (trial.result.status === 'sat') {
       out.delete(i);

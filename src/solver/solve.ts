@@ -22,6 +22,7 @@ import type { Constraint, Problem } from './problem.js';
 import { applyRepair, compareRepairCost, describeChange, pairRepairs, type RepairChange, type RepairProposal, singleRequestRepairs } from './repair.js';
 import { pairDecides } from './pair.js';
 import { certify } from './certify.js';
+import { Deadline } from './deadline.js';
 import { type Z3Engine, z3Engine } from './z3-engine.js';
 
 /**
@@ -78,6 +79,8 @@ export type SolveAnswer =
   | {
       status: 'unknown';
       reason: string;
+      /** The phase the time budget ran out in, when it did. */
+      phase?: SolvePhase;
       tried: string[];
       /**
        * What was learnt before the budget ran out: the requests a consistent partial placement
@@ -108,6 +111,11 @@ export interface SolveOptions {
   repairs?: boolean;
   /** At most this many repairs (default 5). */
   maxRepairs?: number;
+  /**
+   * @internal The deadline of the whole command, instead of `timeoutMs` (split and pool solving
+   * pass theirs down; tests give one on their own clock).
+   */
+  deadline?: Deadline;
   /** @internal Repairs proposed by the exact engine for conflicts among several requests. */
   proposeRepairs?: (problem: Problem, core: readonly Constraint[]) => Promise<RepairProposal[]>;
 }
@@ -135,14 +143,38 @@ export async function solve(problem: Problem, given: SolveOptions = {}): Promise
   expect(problem, 'object', 'problem');
   if (!(problem.space instanceof AddressSpace)) throw new InputError('problem must have an AddressSpace at space: build problems with parsePlacementSpec', { path: 'space' });
   expect(problem.requests, 'array', 'problem', 'requests');
-  const budget = given.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : Math.min(Math.max(given.timeoutMs, 1), MAX_TIMEOUT_MS);
-  return { ...(await solveBefore(problem, given, performance.now() + budget)), warnings: spaceWarnings(problem.space) };
+  return { ...(await solveBefore(problem, given, deadlineOf(given))), warnings: spaceWarnings(problem.space) };
 }
-/** Everything a solve does, against one deadline (a `performance.now()` time). */
-async function solveBefore(problem: Problem, given: SolveOptions, deadline: number): Promise<SolveAnswer> {
+
+/** The deadline of a solve with these options: the one given, or `timeoutMs` (clamped) from now. */
+export function deadlineOf(options: SolveOptions): Deadline {
+  if (options.deadline) return options.deadline;
+  return Deadline.after(options.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : Math.min(Math.max(options.timeoutMs, 1), MAX_TIMEOUT_MS));
+}
+
+const PHASE_WORDS: Record<SolvePhase, string> = {
+  greedy: 'greedy placement',
+  capacity: 'the capacity scan',
+  packing: 'the packing passes',
+  exact: 'the exact engine',
+  core: 'core minimisation',
+  repairs: 'the repairs',
+};
+
+/** Everything a solve does, against one deadline. */
+async function solveBefore(problem: Problem, given: SolveOptions, deadline: Deadline): Promise<SolveAnswer> {
   const started = performance.now();
-  const progress = (phase: SolvePhase) => given.onProgress?.({ phase, elapsedMs: performance.now() - started });
-  const engine = given.exact === undefined ? z3Engine({ deadline }) : given.exact;
+  let phase: SolvePhase = 'greedy';
+  const progress = (next: SolvePhase) => {
+    phase = next;
+    given.onProgress?.({ phase: next, elapsedMs: performance.now() - started });
+  };
+  // The phase in which the deadline was first seen passed, for the unknown answer.
+  let spent: SolvePhase | undefined;
+  const noteSpent = (interrupted: boolean | undefined) => {
+    if (interrupted) spent ??= phase;
+  };
+  const engine = given.exact === undefined ? z3Engine({ deadline: deadline.system }) : given.exact;
   const exact = engine ?? undefined;
   const options: SolveOptions & { ownEngine?: boolean } = {
     ...given,
@@ -150,14 +182,16 @@ async function solveBefore(problem: Problem, given: SolveOptions, deadline: numb
     exact: engine,
     proposeRepairs: given.proposeRepairs ?? (engine && 'proposeRepairs' in engine ? (engine as Z3Engine).proposeRepairs : undefined),
   };
-  const timeLeft = () => deadline - performance.now();
+  const timeLeft = () => deadline.left();
   progress('greedy');
-  let greedy: GreedyResult = placeGreedy(problem);
+  let greedy: GreedyResult = placeGreedy(problem, undefined, { deadline });
+  noteSpent(greedy.interrupted);
   let closest: CapacityBound | undefined;
   if (greedy.failed.length > 0) {
     // Arithmetic first: a failed capacity bound is a proof, found in microseconds.
     progress('capacity');
     const scan = scanCapacity(problem, { deadline });
+    noteSpent(scan.interrupted);
     closest = scan.closest;
     const bound = scan.failed;
     if (bound && bound.requests.length > 1) {
@@ -171,7 +205,7 @@ async function solveBefore(problem: Problem, given: SolveOptions, deadline: numb
         progress('core');
         // Tight packings make Z3 slow to prove; the bound already is the proof, so this gets half
         // of the budget and the conflict stays the bound's own when it runs out.
-        const share = Math.min(deadline, performance.now() + Math.max(0, deadline - performance.now()) / 2);
+        const share = deadline.share(1 / 2).system;
         const shrink = given.exact === undefined ? z3Engine({ deadline: share }) : exact;
         const behind = boundConstraints(problem, bound);
         const answer = await checkConstraints(problem, behind, shrink, [...behind].sort(removalOrder).map((c) => c.id));
@@ -187,12 +221,13 @@ async function solveBefore(problem: Problem, given: SolveOptions, deadline: numb
       progress('repairs');
       const proposals = options.repairs === false ? [] : [...boundRepairs(problem, bound), ...(core.length > 0 ? await proposeFor(problem, [{ core }], options, deadline) : [])];
       // Re-solving a space filled to the brim is the hardest kind of question: a quarter of what is left.
-      const until = Math.min(deadline, performance.now() + Math.max(REPAIR_SHARE_MIN_MS, (deadline - performance.now()) / 4));
+      const until = deadline.share(1 / 4, REPAIR_SHARE_MIN_MS);
       const repairs = options.repairs === false ? [] : await tryRepairs(problem, proposals, options, until);
       return { status: 'unsat', conflicts: [conflict], repairs };
     }
     progress('packing');
     const packed = packPlacement(problem, deadline);
+    noteSpent(packed.interrupted);
     if (packed.failed.length < greedy.failed.length) greedy = packed;
     if (greedy.failed.length > 0 && packed.tagWindows) {
       progress('exact');
@@ -208,6 +243,7 @@ async function solveBefore(problem: Problem, given: SolveOptions, deadline: numb
   for (const name of greedy.failed) {
     if (handled.has(name)) continue;
     if (timeLeft() <= 0) {
+      spent ??= phase;
       tried.push(`${name}: the time budget was spent before it could be decided`);
       break;
     }
@@ -237,7 +273,7 @@ async function solveBefore(problem: Problem, given: SolveOptions, deadline: numb
       progress('core');
       const start = answer.core ? constraints.filter((c) => answer.core?.includes(c.id)) : constraints;
       // The exact engine may have minimised its core already; the TypeScript oracle has not.
-      const minimal = answer.minimal !== undefined ? { constraints: start, minimal: answer.minimal } : await minimiseCore(problem, start, exact, deadline);
+      const minimal = answer.minimal !== undefined ? { constraints: start, minimal: answer.minimal } : await minimiseCore(problem, start, exact, deadline.system);
       conflicts.push({ conflict: explainCore(problem, minimal.constraints, minimal.minimal), core: minimal.constraints });
     } else {
       tried.push(`${[...component].join(', ')}: ${answer.reason}`);
@@ -250,9 +286,10 @@ async function solveBefore(problem: Problem, given: SolveOptions, deadline: numb
     return { status: 'unsat', conflicts: conflicts.map((c) => c.conflict), repairs };
   }
   if (placed.size < problem.requests.length) {
-    const reason = timeLeft() <= 0 ? 'the time budget ran out before every request was placed or proven impossible' : 'some requests could be neither placed nor proven impossible';
+    if (timeLeft() <= 0) spent ??= phase;
+    const reason = spent ? `the time budget ran out in ${PHASE_WORDS[spent]}, before every request was placed or proven impossible` : 'some requests could be neither placed nor proven impossible';
     const learnt = { placed: problem.requests.filter((r) => greedy.placed.has(r.name)).map((r) => ({ name: r.name, iova: greedy.placed.get(r.name) as bigint })), closest };
-    return { status: 'unknown', reason, tried, learnt };
+    return { status: 'unknown', reason, ...(spent ? { phase: spent } : {}), tried, learnt };
   }
   const violations = certify(problem, placed);
   if (violations.length > 0) {
@@ -316,12 +353,12 @@ export function placementsOf(problem: Problem, placed: ReadonlyMap<string, bigin
 }
 
 /** Propose, apply and re-solve repairs; keep those that make the whole problem sat. */
-async function findRepairs(problem: Problem, conflicts: Array<{ core: Constraint[] }>, options: SolveOptions, deadline: number): Promise<Repair[]> {
+async function findRepairs(problem: Problem, conflicts: Array<{ core: Constraint[] }>, options: SolveOptions, deadline: Deadline): Promise<Repair[]> {
   return tryRepairs(problem, await proposeFor(problem, conflicts, options, deadline), options, deadline);
 }
 
 /** Candidate repairs for each conflict's core: exact for one or two requests, the exact engine's (or drops) for more. */
-async function proposeFor(problem: Problem, conflicts: Array<{ core: Constraint[] }>, options: SolveOptions, deadline: number): Promise<RepairProposal[]> {
+async function proposeFor(problem: Problem, conflicts: Array<{ core: Constraint[] }>, options: SolveOptions, deadline: Deadline): Promise<RepairProposal[]> {
   const proposals: RepairProposal[] = [];
   for (const { core } of conflicts) {
     const names = new Set(core.flatMap((c) => ('other' in c ? [c.request, c.other] : [c.request])));
@@ -330,7 +367,7 @@ async function proposeFor(problem: Problem, conflicts: Array<{ core: Constraint[
       if (r) proposals.push(...singleRequestRepairs(problem, r, core));
     } else if (pairDecides(constraintsFor(problem, names), names)) {
       proposals.push(...pairRepairs(problem, core));
-    } else if (options.proposeRepairs && performance.now() < deadline) {
+    } else if (options.proposeRepairs && !deadline.passed()) {
       proposals.push(...(await options.proposeRepairs(problem, core)));
     } else {
       for (const n of [...names].sort()) proposals.push({ changes: [{ kind: 'drop', request: n }] });
@@ -340,7 +377,7 @@ async function proposeFor(problem: Problem, conflicts: Array<{ core: Constraint[
 }
 
 /** Apply each proposal (cheapest first, duplicates once) and keep those whose re-solve is sat, until the deadline. */
-async function tryRepairs(problem: Problem, proposals: readonly RepairProposal[], options: SolveOptions, deadline: number): Promise<Repair[]> {
+async function tryRepairs(problem: Problem, proposals: readonly RepairProposal[], options: SolveOptions, deadline: Deadline): Promise<Repair[]> {
   const seen = new Set<string>();
   const unique = proposals.filter((p) => {
     const key = JSON.stringify(p.changes, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
@@ -350,11 +387,10 @@ async function tryRepairs(problem: Problem, proposals: readonly RepairProposal[]
 
   const repairs: Repair[] = [];
   for (const p of unique) {
-    if (repairs.length >= (options.maxRepairs ?? 5) || performance.now() >= deadline) break;
+    if (repairs.length >= (options.maxRepairs ?? 5) || deadline.passed()) break;
     // Each re-solve gets a share of what is left, so that one hard re-solve cannot starve the rest
     // (with its own Z3 engine bound to that share when the solve made its engine itself).
-    const now = performance.now();
-    const share = Math.min(deadline, now + Math.max(REPAIR_SHARE_MIN_MS, (deadline - now) / REPAIR_SHARES));
+    const share = deadline.share(1 / REPAIR_SHARES, REPAIR_SHARE_MIN_MS);
     const own = (options as { ownEngine?: boolean }).ownEngine === true;
     const again = { ...options, repairs: false, onProgress: undefined, ...(own ? { exact: undefined, proposeRepairs: undefined } : {}) };
     const answer = await solveBefore(applyRepair(problem, p.changes), again, share);

@@ -30,7 +30,7 @@ import { type IovaRange, overlaps } from '../model/range.js';
 import { RangeSet } from '../model/rangeset.js';
 import type { Conflict } from './explain.js';
 import type { ExistingMapping, Problem } from './problem.js';
-import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, type Placement, type SolveOptions, type SolveResult, solve } from './solve.js';
+import { deadlineOf, type Placement, type SolveOptions, type SolveResult, solve } from './solve.js';
 import { type LayoutPlacement, verifyInSpace } from '../explain/verify.js';
 
 export interface SplitRequest {
@@ -222,13 +222,12 @@ export function certifySplits(problem: Problem, placements: readonly Placement[]
 }
 
 /**
- * Options whose `timeoutMs` is what is left of one budget started now, so that several solves
- * in a row keep to the caller's budget for the whole command.
+ * Options that carry one deadline, started now (or the one given), so that several solves in a
+ * row keep to the caller's budget for the whole command: each gets what is left, never a fresh budget.
  */
 export function budgeted(options: SolveOptions): () => SolveOptions {
-  const budget = options.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : Math.min(Math.max(options.timeoutMs, 1), MAX_TIMEOUT_MS);
-  const deadline = performance.now() + budget;
-  return () => ({ ...options, timeoutMs: Math.max(1, Math.floor(deadline - performance.now())) });
+  const deadline = deadlineOf(options);
+  return () => ({ ...options, deadline });
 }
 
 /** Solve a problem that may have split requests (see the module comment for the two orders). */
@@ -251,6 +250,8 @@ export async function solveWithSplits(problem: Problem, given: SolveOptions = {}
   // Order 1: the others first, the pieces in what they leave.
   const rest = await solve({ ...problem, splits: undefined }, { ...left(), repairs: false });
   if (rest.status === 'unsat') return { ...rest, repairs: [] };
+  // Out of time: that answer, naming the phase, rather than a second order with nothing left.
+  if (rest.status === 'unknown' && rest.phase) return rest;
   const tried: string[] = [];
   if (rest.status === 'sat') {
     const placed = new Map(rest.placements.map((p) => [p.name, { start: p.iova, last: p.last }]));

@@ -161,7 +161,7 @@ const command: Command = {
         io.out(drawn.trimEnd());
         return finish(io, result.ok ? EXIT.ok : EXIT.rejected, facts, values);
       }
-      writeOutput(picture.file, drawn);
+      writeOutput(picture.file, drawn, io);
     }
     io.out(values.json ? toJson(explainJson(result, facts)) : explainText(result, subject, ioas.policy, (h, rows) => table(h, rows, '  ', { width: tableWidth(io, values.wide), under: 2 })));
     return finish(io, result.ok ? EXIT.ok : EXIT.rejected, facts, values);

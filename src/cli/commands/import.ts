@@ -2,7 +2,7 @@ import { InputError } from '../../model/errors.js';
 import { hostToJson, toJson } from '../../model/serialise.js';
 import { type Command, EXIT, parseCommandArgs } from '../command.js';
 import { startElapsed } from '../elapsed.js';
-import { writeOutput } from '../inputs.js';
+import { isStdout, writeOutput } from '../inputs.js';
 import { plural } from '../../render/text.js';
 
 const help = `Usage: iova import <sources… | -> [-o host.json] [--name NAME] [--json]
@@ -22,7 +22,7 @@ hidden from a non-root reader) is reported too and recorded in the host file's "
 A file that is not any of these formats is refused (exit 2).
 
 Options:
-  -o, --output FILE    write the host file here (default: standard output)
+  -o, --output FILE    write the host file here (default, or "-": standard output)
   --name NAME          the host's name in messages (default: from the first source)
   --json               with -o: print {"output","sources","devices","groups","bridges",
                        "warnings"} on standard output instead of the summary on standard error
@@ -38,7 +38,7 @@ const command: Command = {
       json: { type: 'boolean' },
     });
     if (positionals.length === 0) throw new InputError('no sources given (see: iova import --help)');
-    if (values.json && !values.output) throw new InputError('--json prints a summary of the import: give -o FILE for the host file (without -o the host file itself is the output)');
+    if (values.json && (!values.output || isStdout(values.output))) throw new InputError('--json prints a summary of the import: give -o FILE for the host file (without -o the host file itself is the output)');
     const { importSources } = await import('../../model/import/index.js');
     const elapsed = startElapsed(io, 'importing');
     let host;
@@ -49,7 +49,7 @@ const command: Command = {
     }
     const json = hostToJson(host);
     if (values.output) {
-      writeOutput(values.output, json);
+      writeOutput(values.output, json, io);
     } else {
       io.out(json.trimEnd());
     }

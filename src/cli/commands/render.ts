@@ -10,7 +10,7 @@ import { parsePlacementSpec } from '../../solver/spec.js';
 import { spaceWarnings } from '../../model/warnings.js';
 import { type Command, dmaApiHolesOption, EXIT, finish, listOption, parseCommandArgs, policyOption, STRICT_HELP, STRICT_OPTION, timeoutOption } from '../command.js';
 import { withElapsed } from '../elapsed.js';
-import { isJsonOperand, loadHost, writeOutput } from '../inputs.js';
+import { isJsonOperand, isStdout, loadHost, writeOutput } from '../inputs.js';
 import { inputName } from '../../model/stdin.js';
 import { didYouMean } from '../../model/suggest.js';
 
@@ -38,7 +38,8 @@ width that grows with the logarithm of its size, so a 4 KiB hole stays visible n
 Options:
   -o, --output FILE   write the picture to FILE: .svg (the default format), .html (the
                       SVG inline, hover details with full provenance, tables) or .txt (a
-                      plain-text map); without -o the picture goes to standard output
+                      plain-text map); without -o, or with "-o -", the picture goes to
+                      standard output
   --format F          svg, html or txt, whatever FILE's extension. txt is the address map
                       as text for a bug report: windows, holes (kind, type, source),
                       usable ranges and placements in address order, "!" on what a
@@ -136,11 +137,11 @@ const command: Command = {
     const code = scene.verdict === 'unsat' || scene.verdict === 'rejected' ? EXIT.rejected : scene.verdict === 'unknown' ? EXIT.unknown : EXIT.ok;
 
     const picture = format === 'html' ? renderHtml(scene, { width }) : format === 'txt' ? renderTxt(scene) : `${renderSvg(scene, { width })}\n`;
-    if (values.output === undefined) {
+    if (values.output === undefined || isStdout(values.output)) {
       io.out(picture.trimEnd());
       return finish(io, code, warnings, values);
     }
-    writeOutput(values.output, picture);
+    writeOutput(values.output, picture, io);
     io.out(`wrote ${values.output} (${kind}: ${scene.summary})`);
     return finish(io, code, warnings, values);
   },
@@ -174,7 +175,7 @@ export function formatOption(format: string | undefined, output: string | undefi
     if (!(FORMATS as readonly string[]).includes(format)) throw new InputError(`--format must be svg, html or txt, not "${format}"${didYouMean(format, FORMATS)}`);
     return format as (typeof FORMATS)[number];
   }
-  if (output === undefined || /\.svg$/i.test(output)) return 'svg';
+  if (output === undefined || isStdout(output) || /\.svg$/i.test(output)) return 'svg';
   if (/\.html?$/i.test(output)) return 'html';
   if (/\.txt$/i.test(output)) return 'txt';
   throw new InputError(`cannot tell the format of "${output}": name it .svg, .html or .txt, or give --format`);

@@ -23,7 +23,7 @@ at it with "$schema": "./spec.schema.json".
   ioas     an IOAS state (iova explain)
 
 Options:
-  -o, --output FILE   write the schema there instead of standard output
+  -o, --output FILE   write the schema there instead of standard output ("-": standard output)
   -h, --help          this text`;
 
 const command: Command = {
@@ -36,7 +36,7 @@ const command: Command = {
       throw new InputError(`name one format: ${Object.keys(SCHEMAS).join(', ')} (see: iova schema --help)`);
     }
     const text = `${JSON.stringify(SCHEMAS[kind](), null, 2)}\n`;
-    if (values.output) writeOutput(values.output, text);
+    if (values.output) writeOutput(values.output, text, io);
     else io.out(text.trimEnd());
     return EXIT.ok;
   },

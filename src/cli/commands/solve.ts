@@ -11,7 +11,7 @@ import { warningJson } from '../../model/warnings.js';
 import { solveWithSplits } from '../../solver/split.js';
 import { type Command, EXIT, finish, type Io, parseCommandArgs, STRICT_HELP, STRICT_OPTION, timeoutOption } from '../command.js';
 import { withElapsed } from '../elapsed.js';
-import { loadHost, writeOutput } from '../inputs.js';
+import { isStdout, loadHost, writeOutput } from '../inputs.js';
 import { readJsonFile } from '../../model/load.js';
 import { validate } from '../../model/validate.js';
 import { fleetFiles } from '../../solver/fleet.js';
@@ -38,9 +38,10 @@ Options:
                       as 0x…)
   --timeout MS        the whole solve (placement, conflicts and repairs) takes at most MS
                       milliseconds (default 30000, at most 2147483647); past that the answer
-                      is "unknown" (exit 3) with what was learnt
+                      is "unknown" (exit 3) with the phase it ran out in and what was learnt
   -o, --output FILE   when sat, write the layout (with each request's requirements) for
-                      \`iova verify\` and \`iova check-attach\`
+                      \`iova verify\` and \`iova check-attach\`; "-o -" writes it to standard
+                      output and the answer to standard error (not with --json)
 ${STRICT_HELP}
   --wide              one line per table row (default: long cells wrap under their row to fit
                       the terminal, or 100 columns when output is not a terminal)
@@ -66,11 +67,15 @@ const command: Command = {
     });
     if (positionals.length !== 1) throw new InputError('give exactly one spec file (see: iova solve --help)');
     const timeoutMs = timeoutOption(values.timeout);
-    if (values.host !== undefined || values.fleet !== undefined) return solveForPool(positionals[0], values, timeoutMs, io);
+    if (values.json && isStdout(values.output)) throw new InputError('-o - writes the layout to standard output, where --json would print the answer: give -o FILE, or leave out one of them');
+    // With the layout on standard output, the answer goes to standard error.
+    const layoutIo = io;
+    if (isStdout(values.output)) io = { ...io, out: io.err };
+    if (values.host !== undefined || values.fleet !== undefined) return solveForPool(positionals[0], values, timeoutMs, io, layoutIo);
     const problem = loadPlacementSpec(positionals[0]);
     const result = await withElapsed(io, 'solving', () => solveWithSplits(problem, { timeoutMs }));
     if (values.output && result.status === 'sat') {
-      writeOutput(values.output, `${toJson(layoutToJson(layoutOf(problem, result.placements)))}\n`);
+      writeOutput(values.output, `${toJson(layoutToJson(layoutOf(problem, result.placements)))}\n`, layoutIo);
     }
     io.out(values.json ? toJson(solveJson(result)) : solveText(result, `${problem.space.host.name} (policy ${problem.space.policy}, alignment ${formatSize(problem.space.alignment)}, pages ${formatPageSizes(problem.space.pageSizes)})`, tableWidth(io, values.wide)));
     return finish(io, result.status === 'sat' ? EXIT.ok : result.status === 'unsat' ? EXIT.rejected : EXIT.unknown, result.warnings, values);
@@ -80,7 +85,7 @@ const command: Command = {
 export default command;
 
 /** `--host … | --fleet DIR`: one layout for every host of a pool. */
-async function solveForPool(specFile: string, values: { host?: string[]; fleet?: string; json?: boolean; output?: string }, timeoutMs: number, io: Io): Promise<number> {
+async function solveForPool(specFile: string, values: { host?: string[]; fleet?: string; json?: boolean; output?: string }, timeoutMs: number, io: Io, layoutIo: Io): Promise<number> {
   if (values.host !== undefined && values.fleet !== undefined) throw new InputError('give either --host or --fleet, not both');
   const files = values.fleet !== undefined ? fleetFiles(values.fleet) : (values.host ?? []);
   const hosts = [];
@@ -90,7 +95,7 @@ async function solveForPool(specFile: string, values: { host?: string[]; fleet?:
   const { result } = answer;
   const where = `${answer.hosts} host${answer.hosts === 1 ? '' : 's'} (${answer.distinct} distinct; policy ${raw.policy})`;
   if (values.output && result.status === 'sat') {
-    writeOutput(values.output, `${toJson(layoutToJson(layoutOf(answer.problem, result.placements)))}\n`);
+    writeOutput(values.output, `${toJson(layoutToJson(layoutOf(answer.problem, result.placements)))}\n`, layoutIo);
   }
   const leaveOut = answer.leaveOut
     ? { description: `leave ${describeHosts(answer.leaveOut.hosts)} out of the pool`, changes: [{ kind: 'leave-out-hosts', hosts: answer.leaveOut.hosts }], placements: answer.leaveOut.placements }
@@ -142,7 +147,7 @@ function solveAnswerJson(result: SolveResult) {
         repairs: result.repairs.map((r) => ({ description: r.description, changes: r.changes, placements: r.placements.map(placementJson) })),
       };
     case 'unknown':
-      return { status: 'unknown', placements: [], conflicts: [], repairs: [], reason: result.reason, tried: result.tried, learnt: result.learnt };
+      return { status: 'unknown', placements: [], conflicts: [], repairs: [], reason: result.reason, ...(result.phase ? { phase: result.phase } : {}), tried: result.tried, learnt: result.learnt };
   }
 }
 

@@ -47,8 +47,9 @@ Warnings (facts of a host that were skipped or assumed, e.g. a reserved_regions 
 importer could not read) go to standard error, each naming its host; with --fleet the summary
 counts the hosts that have any and shows a few.
 
-Exit codes: 0 every host accepts, 1 some host rejects, 2 bad input, 5 every host accepts but
-some verdict rests on warnings (--strict).`;
+Exit codes: 0 every host accepts, 1 some host rejects (or, with --fleet, cannot be read),
+2 bad input, 4 internal error (a bug while checking a host: the message names its file), 5 every
+host accepts but some verdict rests on warnings (--strict).`;
 
 const command: Command = {
   name: 'verify',
