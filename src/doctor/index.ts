@@ -8,7 +8,9 @@
  *
  * Kernel behaviour each check relies on is cited beside it (Linux 6.12 unless stated).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readInputText } from '../model/load.js';
+import { stripNulPadding } from '../model/import/lines.js';
 import { join } from 'node:path';
 import { formatSize, hexGrouped } from '../model/address.js';
 import { InputError } from '../model/errors.js';
@@ -170,14 +172,10 @@ class Root {
 }
 
 function readLines(file: string): Line[] | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').replace(/\0+$/, '');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw new InputError(`cannot read: ${code ?? (error as Error).message}`, { file });
-  }
+  // Absent is an answer (the kernel does not have it); anything else goes through the checked
+  // reader, so a FIFO or a device in a captured tree is refused, not read forever.
+  if (!existsSync(file)) return undefined;
+  const text = stripNulPadding(readInputText(file));
   return splitLines(text).map((l) => ({ file, line: l.line, text: l.message }));
 }
 

@@ -10,10 +10,9 @@
  * rejects is verified on its own, so that its messages cite its own files and lines; only then
  * are messages formatted.
  */
-import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from '../model/errors.js';
-import { parseJsonText } from '../model/load.js';
+import { parseJsonText, readInputText } from '../model/load.js';
 import { describeProvenance } from '../model/provenance.js';
 import { describeRange } from '../model/range.js';
 import { parseHostFacts, zHostFacts, zProvenance } from '../model/schema.js';
@@ -85,15 +84,8 @@ function labelsValid(labels: Labels): boolean {
 function check(item: FleetItem): FleetHostResult {
   const file = item.name;
   try {
-    let text: string;
-    if (item.text !== undefined) text = item.text;
-    else {
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (error) {
-        throw new InputError(`cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file });
-      }
-    }
+    // A host file goes through the checked reader: a FIFO or a device in the fleet is refused.
+    const text = item.text ?? readInputText(file);
     const data = parseJsonText(text, file);
     const labels: Labels = { name: undefined, sources: [], fileSources: undefined };
     const key = data !== null && typeof data === 'object' && !Array.isArray(data) ? factsKey(data, labels) : undefined;

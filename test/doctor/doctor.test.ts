@@ -4,9 +4,10 @@
  * VT-d capability field (MGAW, bits 21:16, plus one), the kernel command line, the ACS bits lspci
  * prints, and the line each fact is on.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { diagnose, type Finding } from '../../src/doctor/index.js';
 import { iova } from '../cli/run.js';
@@ -219,5 +220,15 @@ describe('iova doctor on captures', () => {
     const r = await iova('doctor', root);
     expect(r.out).not.toContain('\u001b');
     expect(r.out).toContain('\\x1b[31mred');
+  });
+});
+
+describe('files that are not files', () => {
+  it('refuses a FIFO in a captured tree instead of waiting on it for ever', () => {
+    const root = tree(NO_IOMMU);
+    mkdirSync(join(root, 'proc'), { recursive: true });
+    rmSync(join(root, 'proc/cmdline'), { force: true });
+    execFileSync('mkfifo', [join(root, 'proc/cmdline')]);
+    expect(() => diagnose({ root })).toThrow(/proc\/cmdline: cannot read: this is a FIFO/);
   });
 });

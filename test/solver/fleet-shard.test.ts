@@ -192,6 +192,14 @@ describe('fleet sources, grouping and shards', () => {
     expect((await iova('fleet', 'merge', ...files)).code).toBe(0);
   });
 
+  it('counts a FIFO among the host files as unreadable instead of waiting on it', async () => {
+    const { dir, layout } = makeFleet(3);
+    execFileSync('mkfifo', [join(dir, 'host-pipe.json')]);
+    const r = await iova('verify', layout, '--fleet', dir, '--json', '--workers', '1');
+    const pipe = JSON.parse(r.out).hosts.find((h: { file: string }) => h.file.endsWith('host-pipe.json'));
+    expect(pipe.error).toMatch(/cannot read: this is a FIFO/);
+  });
+
   it('validates --shard', () => {
     expect(parseShard('3/16')).toEqual({ index: 3, count: 16 });
     for (const bad of ['16/16', '1/0', 'a/b', '3']) expect(() => parseShard(bad)).toThrow(/--shard must be I\/N/);
