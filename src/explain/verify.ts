@@ -5,7 +5,7 @@
  * fixed layout or hot-plugging a device. It lists every violation with provenance, not just
  * the first.
  */
-import { AddressSpace } from '../model/address-space.js';
+import { AddressSpace, groupIdOf } from '../model/address-space.js';
 import { expect, expectHostFacts, expectLayout } from '../model/guard.js';
 import { formatSize, hexGrouped, MAX_ADDRESS, maskOfBits } from '../model/address.js';
 import { type Hole, kernelEnforces } from '../model/hole.js';
@@ -129,8 +129,8 @@ export function verifyOnHost(layout: Layout, host: HostFacts): HostVerdict {
 
 /** Whether `id` names a device or group of the host (`host` names a host that lists neither). */
 function hostHas(host: HostFacts, id: string): boolean {
-  const group = /^group:(\d+)$/.exec(id);
-  if (group) return host.groups.some((g) => g.id === Number(group[1]));
+  const group = groupIdOf(id);
+  if (group !== undefined) return host.groups.some((g) => g.id === group);
   if (id === 'host') return host.devices.length === 0 && host.groups.length === 0;
   const key = isBdf(id) ? normaliseBdf(id) : id;
   return host.devices.some((d) => d.id === key);

@@ -7,6 +7,7 @@
  * platform MMIO or a peer's BAR — the attach succeeds and every MSI write faults or goes astray.
  * The answer warns and says where a window of the same size would fit.
  */
+import { groupIdOf } from '../model/address-space.js';
 import type { IoasWarning, InvolvedFact } from '../explain/explanation.js';
 import { hexGrouped, MAX_ADDRESS, maskOfBits } from '../model/address.js';
 import type { Hole } from '../model/hole.js';
@@ -25,8 +26,8 @@ function unreachable(h: Hole): boolean {
 
 /** The smallest DMA mask among the attachment's devices, as the IOVA range above it. */
 function aboveMask(core: IoasCore, att: Attachment): (IovaRange & { bits: number; device: string }) | undefined {
-  const group = /^group:(\d+)$/.exec(att.id);
-  const devices = core.host.devices.filter((d) => d.id === att.id || (group !== null && d.group === Number(group[1])));
+  const group = groupIdOf(att.id);
+  const devices = core.host.devices.filter((d) => d.id === att.id || (group !== undefined && d.group === group));
   let worst: { bits: number; device: string } | undefined;
   for (const d of devices) if (d.dmaMaskBits !== undefined && d.dmaMaskBits < 64 && (!worst || d.dmaMaskBits < worst.bits)) worst = { bits: d.dmaMaskBits, device: d.id };
   if (!worst) return undefined;

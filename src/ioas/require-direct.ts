@@ -14,6 +14,7 @@
  * The claim covers the whole group, so any device of the group with a direct region blocks it.
  * Relaxable regions (USB and graphics RMRRs, `direct-relaxable`) do not count.
  */
+import { groupIdOf } from '../model/address-space.js';
 import type { HostFacts, ReservedRegion } from '../model/host.js';
 import { describeProvenance, withDefaults } from '../model/provenance.js';
 import { describeRange, type IovaRange } from '../model/range.js';
@@ -24,8 +25,8 @@ import { BOUNDARIES, has, type KernelVersion, kernelName, NotModelledError } fro
 export function directRegions(host: HostFacts, id: string): ReservedRegion[] {
   const groups = new Set<number>();
   const devices = new Set<string>();
-  const group = /^group:(\d+)$/.exec(id);
-  if (group) groups.add(Number(group[1]));
+  const group = groupIdOf(id);
+  if (group !== undefined) groups.add(group);
   else {
     const d = host.devices.find((x) => x.id === id);
     if (d) {

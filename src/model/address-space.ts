@@ -186,10 +186,10 @@ function resolveAttachments(host: HostFacts, wanted: readonly string[] | undefin
     return out;
   }
   return wanted.map((id) => {
-    const group = /^group:(\d+)$/.exec(id);
-    if (group) {
-      const g = groups.get(Number(group[1]));
-      if (!g) throw new InputError(`IOMMU group ${group[1]} is not in host ${host.name} (known: ${[...groups.keys()].join(', ') || 'none'})${didYouMean(id, [...groups.keys()].map((k) => `group:${k}`), 1)}`);
+    const group = groupIdOf(id);
+    if (group !== undefined) {
+      const g = groups.get(group);
+      if (!g) throw new InputError(`IOMMU group ${group} is not in host ${host.name} (known: ${[...groups.keys()].join(', ') || 'none'})${didYouMean(id, [...groups.keys()].map((k) => `group:${k}`), 1)}`);
       return byGroup(g);
     }
     const key = isBdf(id) ? normaliseBdf(id) : id;
@@ -266,4 +266,10 @@ function dedupeHoles(holes: Hole[]): Hole[] {
     seen.add(key);
     return true;
   });
+}
+
+/** The IOMMU group an attachment id `group:N` names, or undefined for a device id or `host`. */
+export function groupIdOf(id: string): number | undefined {
+  const m = /^group:(\d+)$/.exec(id);
+  return m ? Number(m[1]) : undefined;
 }
